@@ -1,0 +1,169 @@
+"""Detectron2 detection tasks: `coco_det` (Mask R-CNN box + mask AP on COCO).
+
+Flow of one run: canonical checkpoint -> Detectron2 weights pickle (harness.convert) -> strict load
+check (every backbone parameter must come from the checkpoint) -> DefaultTrainer with the protocol's
+config -> COCOEvaluator (pycocotools) on the test split -> metrics.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.base import Protocol, Task
+from harness.checkpoint import load_canonical
+from harness.convert import write_detectron2
+from harness.data import dataset_root
+from harness.data.coco import coco_paths, validate_coco
+from harness.config import deep_merge, stable_hash
+from harness.errors import BenchError
+from harness.registry import TASKS
+
+
+def has_compiled_ops() -> bool:
+    """Whether Detectron2's compiled `_C` is present (official build) or the pure-Python build runs."""
+    try:
+        from detectron2 import _C  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def register_coco(root: Path, split: str) -> tuple[str, int]:
+    """Register <root>'s COCO split with Detectron2 once; returns (dataset name, number of classes)."""
+    from detectron2.data import DatasetCatalog, MetadataCatalog
+    from detectron2.data.datasets import register_coco_instances
+    data = validate_coco(root, split)
+    images, ann = coco_paths(root, split)
+    name = f"densebench_coco_{split}_{stable_hash(str(root.resolve()), 10)}"
+    if name not in DatasetCatalog.list():
+        register_coco_instances(name, {}, str(ann), str(images))
+    MetadataCatalog.get(name)  # created by register_coco_instances
+    return name, len(data["categories"])
+
+
+def build_cfg(spec: dict[str, Any], train_name: str, test_name: str, num_classes: int, weights: str,
+              out_dir: Path, seed: int, device: str):
+    """The Detectron2 CfgNode of a resolved protocol (`paper` or `mini`)."""
+    from detectron2 import model_zoo
+    from detectron2.config import CfgNode, get_cfg
+    cfg = get_cfg()
+    cfg.merge_from_file(model_zoo.get_config_file(spec["base"]))
+    cfg.merge_from_other_cfg(CfgNode(spec["detectron2"]))
+    cfg.DATASETS.TRAIN, cfg.DATASETS.TEST = (train_name,), (test_name,)
+    cfg.MODEL.ROI_HEADS.NUM_CLASSES = num_classes  # from the data set (80 on COCO)
+    cfg.MODEL.WEIGHTS = weights
+    cfg.MODEL.DEVICE = device
+    cfg.OUTPUT_DIR = str(out_dir)
+    cfg.SEED = seed
+    cfg.TEST.EVAL_PERIOD = 0  # evaluate once, after the last iteration
+    cfg.freeze()
+    return cfg
+
+
+def check_strict_load(model: torch.nn.Module, weights: str) -> dict[str, Any]:
+    """Load `weights` into model; fail unless every backbone (bottom-up) tensor came from the file."""
+    from detectron2.checkpoint import DetectionCheckpointer
+    ck = DetectionCheckpointer(model)
+    inc = ck._load_model(ck._load_file(weights))  # returns missing / unexpected / wrong-shape keys
+    missing = [k for k in inc.missing_keys if k.startswith("backbone.bottom_up.")]
+    if missing or inc.unexpected_keys or inc.incorrect_shapes:
+        raise BenchError(f"{weights}: backbone load is not exact: missing {missing[:4]}, "
+                         f"unexpected {list(inc.unexpected_keys)[:4]}, wrong shapes {inc.incorrect_shapes[:4]}")
+    fresh = sorted({".".join(k.split(".")[:2]) for k in inc.missing_keys})
+    return {"initialised_from_scratch": fresh}  # FPN, RPN and RoI heads: new in every protocol
+
+
+def _progress_hook():
+    from detectron2.engine import HookBase
+    from tqdm import tqdm
+
+    class Progress(HookBase):
+        """A tqdm bar on stderr with the total loss (Detectron2 logs go to log.txt)."""
+
+        def before_train(self) -> None:
+            self.bar = tqdm(total=self.trainer.max_iter, desc="finetune", file=sys.stderr, dynamic_ncols=True)
+
+        def after_step(self) -> None:
+            hist = self.trainer.storage.histories().get("total_loss")
+            if hist is not None:
+                self.bar.set_postfix(loss=f"{hist.latest():.3f}")
+            self.bar.update(1)
+
+        def after_train(self) -> None:
+            self.bar.close()
+    return Progress()
+
+
+def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
+    """Runs in every Detectron2 process (detectron2.engine.launch); rank 0 writes metrics.json.
+    data: (COCO root, split) pairs to register in this process."""
+    from detectron2.engine import DefaultTrainer
+    from detectron2.evaluation import COCOEvaluator
+    from detectron2.utils import comm
+    from detectron2.utils.logger import setup_logger
+    logger = setup_logger(output=out_dir, distributed_rank=comm.get_rank(), name="detectron2")
+    for h in logger.handlers:  # full log in <out_dir>/log.txt; the console shows warnings and a bar
+        if type(h) is logging.StreamHandler:
+            h.setLevel(logging.WARNING)
+    for root, split in data:
+        register_coco(Path(root), split)
+
+    class Trainer(DefaultTrainer):
+        @classmethod
+        def build_evaluator(cls, cfg, dataset_name, output_folder=None):  # noqa: ANN001
+            return COCOEvaluator(dataset_name, output_dir=os.path.join(cfg.OUTPUT_DIR, "inference"),
+                                 use_fast_impl=has_compiled_ops())
+
+    trainer = Trainer(cfg)
+    load_info = check_strict_load(trainer.model, cfg.MODEL.WEIGHTS)
+    trainer.start_iter = 0
+    if comm.is_main_process():
+        trainer.register_hooks([_progress_hook()])
+    trainer.train()
+    if comm.is_main_process():
+        res = getattr(trainer, "_last_eval_results", None) or Trainer.test(cfg, trainer.model)
+        # COCOeval reports NaN where a size range has no objects: stored as null
+        metrics = {f"{kind}/{k}": (None if math.isnan(v) else float(v))
+                   for kind in ("bbox", "segm") for k, v in res.get(kind, {}).items()}
+        Path(out_dir, "metrics.json").write_text(json.dumps({"metrics": metrics, "load": load_info}))
+
+
+@TASKS.register("coco_det")
+class CocoDet(Task):
+    name = "coco_det"
+    description = "Detectron2 Mask R-CNN on COCO 2017: box and mask AP, AP50, AP75 (COCOEvaluator)"
+    metrics = ("bbox/AP", "bbox/AP50", "bbox/AP75", "segm/AP", "segm/AP50", "segm/AP75")
+
+    def evaluate(self, checkpoint: Path, protocol: Protocol, profile: str, seed: int, out_dir: Path,
+                 data_root: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+        from detectron2.engine import launch
+        spec = deep_merge(protocol.resolved(profile), overrides)
+        ds = spec["dataset"]
+        root = dataset_root(ds["layout"], profile, data_root, ds.get("synth"))
+        train_name, ncls = register_coco(root, ds["train"])
+        test_name, _ = register_coco(root, ds["test"])
+        data = [(str(root), ds["train"]), (str(root), ds["test"])]
+        state, meta = load_canonical(checkpoint)
+        weights = out_dir / "backbone_d2.pkl"
+        report = write_detectron2(state, weights)
+        ngpu = torch.cuda.device_count()
+        cfg = build_cfg(spec, train_name, test_name, ncls, str(weights), out_dir, seed, "cuda" if ngpu else "cpu")
+        if cfg.MODEL.RESNETS.DEPTH != {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101}[meta["arch"]]:
+            raise BenchError(f"{checkpoint}: a {meta['arch']} backbone cannot run protocol {protocol.full_id} "
+                             f"({profile}), which builds ResNet-{cfg.MODEL.RESNETS.DEPTH}")
+        (out_dir / "config.yaml").write_text(cfg.dump())
+        if ngpu > 1:
+            launch(_train_and_eval, ngpu, dist_url="auto", args=(cfg, str(out_dir), data))
+        else:
+            _train_and_eval(cfg, str(out_dir), data)
+        res = json.loads((out_dir / "metrics.json").read_text())
+        return {"metrics": res["metrics"], "config": cfg.dump(),
+                "notes": {"conversion": report.summary(), **res["load"],
+                          "detectron2_compiled_ops": has_compiled_ops()}}

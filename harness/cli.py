@@ -1,0 +1,211 @@
+"""`bench`: the DenseBench command line. Run `bench -h` or `bench <command> -h`.
+
+Errors are one line, `bench: <what was wrong>`, with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from harness.errors import BenchError
+
+
+def _ls(args: argparse.Namespace) -> None:
+    from harness.registry import METHODS, TASKS
+    print("methods (bench run --method NAME; profiles in brackets):")
+    for name in METHODS.names():
+        m = METHODS.get(name)
+        print(f"  {name:<12} [{', '.join(m.profiles)}]  {m.description}")
+    print("\ntasks (bench run --task NAME [--protocol ID]; * = default protocol):")
+    for name in TASKS.names():
+        t = TASKS.get(name)
+        print(f"  {name:<12} {t.description}")
+        for p in t.protocols.values():
+            print(f"    {'*' if p.default else ' '} {p.full_id:<48} [paper, mini]")
+
+
+def _print_result(rec: dict, task_metrics: tuple[str, ...]) -> None:
+    m = rec["metrics"]
+    shown = "  ".join(f"{k} {m[k]:.1f}" for k in task_metrics if k in m)
+    print(f"{rec['protocol_full']} ({rec['profile']}) {rec['method']} seed {rec['seed']}: {shown}")
+
+
+def _leaderboard_text(task: str, profile: str | None, protocol: str | None, fmt: str, root: str | None) -> str:
+    from harness import store
+    from harness.registry import TASKS
+    from leaderboards.table import frame, render, summarise
+    df = frame(store.iter_records(root), task, profile, protocol)
+    return render(summarise(df, TASKS.get(task).metrics), fmt)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from harness import runs
+    from harness.registry import TASKS
+    task = TASKS.get(args.task)  # fail fast on a bad name, before any training
+    protocol = task.protocol(args.protocol)
+    out = sys.stderr if args.json else sys.stdout
+    with contextlib.redirect_stdout(out):  # --json: stdout carries the record alone
+        if args.checkpoint:
+            ckpt = Path(args.checkpoint)
+        else:
+            if not args.method:
+                raise BenchError("bench run needs --method NAME or --checkpoint PATH")
+            ckpt = runs.pretrain(args.method, args.profile, args.pretrain_seed, args.data_root)
+            print(f"checkpoint: {ckpt}")
+        rec = runs.evaluate(ckpt, args.task, protocol.id, args.profile, args.seed, args.data_root, args.results_root)
+        if args.method and args.checkpoint and rec["method"] != args.method:
+            print(f"note: --method {args.method} ignored; the checkpoint says method '{rec['method']}'")
+        _print_result(rec, task.metrics)
+        print("\n" + _leaderboard_text(args.task, args.profile, protocol.id, "md", args.results_root))
+    if args.json:
+        print(json.dumps(rec, sort_keys=True))
+
+
+def _pretrain(args: argparse.Namespace) -> None:
+    from harness import runs
+    print(runs.pretrain(args.method, args.profile, args.seed, args.data_root))
+
+
+def _convert(args: argparse.Namespace) -> None:
+    from harness.checkpoint import load_canonical
+    from harness.convert import BACKENDS
+    state, _ = load_canonical(args.input)
+    rep = BACKENDS[args.to](state, args.output)
+    print(f"{args.output}: {rep.summary()}")
+
+
+def _import(args: argparse.Namespace) -> None:
+    from harness.checkpoint import save_canonical
+    from harness.convert import import_meta, import_state
+    state, arch, rep = import_state(args.input, args.source)
+    meta = import_meta(args.source, arch, Path(args.input), method=args.method, epochs=args.epochs,
+                       pretrain_data=args.pretrain_data)
+    save_canonical(args.output, state, meta)
+    print(f"{args.output}: {arch}, {rep.summary()}")
+    for k in rep.dropped[:20]:
+        print(f"  dropped {k}")
+    if len(rep.dropped) > 20:
+        print(f"  ... and {len(rep.dropped) - 20} more dropped keys")
+
+
+def _synth(args: argparse.Namespace) -> None:
+    from harness.data.coco import write_synthetic_coco
+    writers = {"coco": write_synthetic_coco}
+    if args.layout not in writers:
+        raise BenchError(f"--layout '{args.layout}' has no synthetic generator (expected one of {', '.join(writers)})")
+    out = writers[args.layout](args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val)
+    print(f"wrote synthetic {args.layout} to {out}")
+
+
+def _results(args: argparse.Namespace) -> None:
+    from harness import store
+    db = store.rebuild_index(args.results_root)
+    recs = store.iter_records(args.results_root)
+    print(f"{db}: {len(recs)} runs indexed")
+    for r in recs:
+        print(f"  {r['task']:<10} {r['protocol_full']:<42} {r['profile']:<6} {r['method']:<10} seed {r['seed']}")
+
+
+def _leaderboard(args: argparse.Namespace) -> None:
+    from harness.registry import TASKS
+    TASKS.get(args.task)
+    print(_leaderboard_text(args.task, args.profile, args.protocol, args.format, args.results_root))
+
+
+def _doctor(args: argparse.Namespace) -> None:
+    from harness.doctor import report
+    print(report(args.data_root))
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="bench", description="DenseBench: pre-train, convert, evaluate, compare.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("ls", help="list methods, tasks and protocols").set_defaults(fn=_ls)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-root", default=None, help="root of the real data sets (default $DENSEBENCH_DATA)")
+        p.add_argument("--results-root", default=None, help="results store (default $DENSEBENCH_HOME/results)")
+
+    p = sub.add_parser("run", help="pre-train (or reuse), convert, evaluate, record, print the result")
+    p.add_argument("--method", help="registered method (see bench ls), or the checkpoint's name with --checkpoint")
+    p.add_argument("--task", required=True)
+    p.add_argument("--protocol", default=None, help="protocol id (default: the task's default protocol)")
+    p.add_argument("--profile", default="mini", choices=["paper", "mini"])
+    p.add_argument("--seed", type=int, default=0, help="seed of the downstream run")
+    p.add_argument("--pretrain-seed", type=int, default=0, help="seed of the pre-training (part of its cache key)")
+    p.add_argument("--checkpoint", default=None, help="evaluate this canonical checkpoint instead of pre-training")
+    p.add_argument("--json", action="store_true", help="print the result record as one JSON line on stdout")
+    common(p)
+    p.set_defaults(fn=_run)
+
+    p = sub.add_parser("pretrain", help="pre-train a method (works under torchrun) and print the checkpoint path")
+    p.add_argument("--method", required=True)
+    p.add_argument("--profile", default="mini", choices=["paper", "mini"])
+    p.add_argument("--seed", type=int, default=0)
+    common(p)
+    p.set_defaults(fn=_pretrain)
+
+    p = sub.add_parser("convert", help="canonical checkpoint -> backend weights")
+    p.add_argument("--to", required=True, choices=["detectron2", "torchvision"])
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(fn=_convert)
+
+    p = sub.add_parser("import", help="official release or torchvision file -> canonical checkpoint")
+    p.add_argument("--from", dest="source", required=True,
+                   help="torchvision, pixpro, pixcontrast, slotcon, mocov2, orl, densecl, byol")
+    p.add_argument("--method", default=None, help="method name to record (default: the --from name)")
+    p.add_argument("--epochs", default="unknown")
+    p.add_argument("--pretrain-data", default="unknown")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(fn=_import)
+
+    p = sub.add_parser("data", help="data utilities")
+    dsub = p.add_subparsers(dest="data_cmd", required=True)
+    s = dsub.add_parser("synth", help="write a synthetic data set in a real layout")
+    s.add_argument("--layout", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n-train", type=int, default=600)
+    s.add_argument("--n-val", type=int, default=100)
+    s.set_defaults(fn=_synth)
+
+    p = sub.add_parser("results", help="rebuild the SQLite index from the records and list runs")
+    p.add_argument("--results-root", default=None)
+    p.set_defaults(fn=_results)
+
+    p = sub.add_parser("leaderboard", help="results of one protocol side by side, mean +- std over seeds")
+    p.add_argument("--task", required=True)
+    p.add_argument("--profile", default=None)
+    p.add_argument("--protocol", default=None)
+    p.add_argument("--format", default="md", choices=["md", "csv", "json"])
+    p.add_argument("--results-root", default=None)
+    p.set_defaults(fn=_leaderboard)
+
+    p = sub.add_parser("doctor", help="versions, compiled ops, data root and data sets found")
+    p.add_argument("--data-root", default=None)
+    p.set_defaults(fn=_doctor)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Data sets: one documented root for real data, and a cache of synthetic data in the same layouts.
+
+Real data lives under `--data-root` or `$DENSEBENCH_DATA` in the standard layouts:
+`<root>/coco/{train2017,val2017,annotations}` (COCO 2017). The `mini` profile uses synthetic
+data written by `harness.data.<layout>` into `$DENSEBENCH_HOME/data/` (created on first use).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from harness.config import home, stable_hash
+from harness.errors import BenchError
+
+LAYOUT_DIRS = {"coco": "coco"}
+
+
+def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
+    """Where a real data set of `layout` is expected: <data root>/<layout dir>."""
+    base = data_root or os.environ.get("DENSEBENCH_DATA")
+    if not base:
+        raise BenchError(f"no data root: pass --data-root or set DENSEBENCH_DATA to the folder holding "
+                         f"'{LAYOUT_DIRS[layout]}/' (or use --profile mini for synthetic data)")
+    return Path(base) / LAYOUT_DIRS[layout]
+
+
+def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
+    """Path of the cached synthetic data set (generated once, under a file lock)."""
+    writers = {"coco": "harness.data.coco:write_synthetic_coco"}
+    if layout not in writers:
+        raise BenchError(f"--layout '{layout}' has no synthetic generator (expected one of {', '.join(writers)})")
+    out = home() / "data" / f"synth-{layout}-{stable_hash({'seed': seed, **params}, 10)}"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.parent / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not out.exists():
+                mod, fn = writers[layout].split(":")
+                getattr(__import__(mod, fromlist=[fn]), fn)(out, seed=seed, **params)
+    return out
+
+
+def dataset_root(layout: str, profile: str, data_root: str | os.PathLike | None = None,
+                 synth: dict | None = None) -> Path:
+    """Data for a profile: synthetic for `mini`, the real layout under the data root otherwise."""
+    if profile == "mini":
+        return synthetic_root(layout, **(synth or {}))
+    return real_root(layout, data_root)

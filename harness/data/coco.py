@@ -1,0 +1,104 @@
+"""COCO-2017 layout: find and validate a real or synthetic COCO root, and write the synthetic one.
+
+Layout (as distributed by cocodataset.org):
+    <root>/train2017/*.jpg  <root>/val2017/*.jpg
+    <root>/annotations/instances_train2017.json  <root>/annotations/instances_val2017.json
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_util
+
+from harness.config import atomic_write_text
+from harness.data.scenes import CLASSES, render_scene
+from harness.errors import BenchError
+
+HOW_TO_GET = "download train2017.zip, val2017.zip and annotations_trainval2017.zip from cocodataset.org"
+
+
+def coco_paths(root: str | os.PathLike, split: str) -> tuple[Path, Path]:
+    """(image dir, annotation json) of `split` ('train' or 'val') under a COCO root; error if missing."""
+    root = Path(root)
+    images, ann = root / f"{split}2017", root / "annotations" / f"instances_{split}2017.json"
+    for p in (ann, images):
+        if not p.exists():
+            raise BenchError(f"COCO {split}2017: expected {p} ({HOW_TO_GET}, or `bench data synth --layout coco`)")
+    return images, ann
+
+
+def validate_coco(root: str | os.PathLike, split: str) -> dict:
+    """Load and check an instances json: keys present, every image file exists. Returns the json."""
+    images, ann = coco_paths(root, split)
+    try:
+        data = json.loads(ann.read_text())
+    except json.JSONDecodeError as e:
+        raise BenchError(f"{ann}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    for key in ("images", "annotations", "categories"):
+        if key not in data:
+            raise BenchError(f"{ann}: malformed COCO annotations, no '{key}' list")
+    for im in data["images"][:50] + data["images"][-50:]:  # spot check: real COCO has 118k files
+        if not (images / im["file_name"]).is_file():
+            raise BenchError(f"{ann} names {images / im['file_name']}, which does not exist")
+    return data
+
+
+def image_files(root: str | os.PathLike, split: str) -> list[Path]:
+    """Sorted image paths of a split (what self-supervised pre-training reads; labels unused)."""
+    images, _ = coco_paths(root, split)
+    files = sorted(p for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not files:
+        raise BenchError(f"{images}: no images found")
+    return files
+
+
+def _polygons(mask: np.ndarray) -> list[list[float]]:
+    """Outer contours of a boolean mask as COCO polygons (x0,y0,x1,y1,...), at least 3 points each."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
+
+
+def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
+                         size: tuple[int, int] = (96, 128)) -> Path:
+    """Write a synthetic data set in the COCO-2017 layout; deterministic in (seed, sizes).
+
+    Written into a temporary sibling directory and renamed at the end, so an interrupted run
+    leaves nothing half-written under `out`.
+    """
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "annotations").mkdir(parents=True)
+    cats = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASSES)]
+    ann_id = 1
+    for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
+        (tmp / f"{split}2017").mkdir()
+        images, anns = [], []
+        for i in range(n):
+            rng = np.random.default_rng([seed, split_seed, i])
+            h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
+            scene = render_scene(rng, h, w)
+            name = f"{split_seed:02d}{i:010d}.jpg"
+            cv2.imwrite(str(tmp / f"{split}2017" / name), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+            images.append({"id": split_seed * 10**7 + i, "file_name": name, "height": h, "width": w})
+            for k, cls in enumerate(scene.classes, 1):
+                polys = _polygons(scene.instance_map == k)
+                if not polys:
+                    continue
+                rle = mask_util.merge(mask_util.frPyObjects(polys, h, w))
+                anns.append({"id": ann_id, "image_id": images[-1]["id"], "category_id": cls + 1,
+                             "segmentation": polys, "area": float(mask_util.area(rle)),
+                             "bbox": [float(v) for v in mask_util.toBbox(rle)], "iscrowd": 0})
+                ann_id += 1
+        atomic_write_text(tmp / "annotations" / f"instances_{split}2017.json",
+                          json.dumps({"info": {"description": f"DenseBench synthetic COCO, seed {seed}"},
+                                      "licenses": [], "images": images, "annotations": anns, "categories": cats}))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out

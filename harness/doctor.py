@@ -1,0 +1,54 @@
+"""`bench doctor`: one screen of what is installed and which data sets are found. Run it first."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+from importlib import metadata
+
+from harness.config import home
+
+
+def _version(*dists: str) -> str | None:
+    for d in dists:
+        try:
+            return f"{metadata.version(d)} ({d})"
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def report(data_root: str | None = None) -> str:
+    import torch
+    lines = [f"python       {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus"]
+    cuda = torch.cuda.is_available()
+    lines.append(f"torch        {torch.__version__}; CUDA {'available: ' + str(torch.cuda.device_count()) + ' GPU(s)' if cuda else 'not available (CPU)'}")
+    lines.append(f"torchvision  {_version('torchvision') or 'NOT INSTALLED'}")
+    d2 = _version("detectron2", "pb1-detectron2")
+    if d2 and importlib.util.find_spec("detectron2") is not None:
+        from benchmarks.detectron2_det import has_compiled_ops
+        ops = "compiled ops present" if has_compiled_ops() else \
+            "pure-Python build: no compiled ops (rotated boxes, deform conv unavailable; COCO eval via pycocotools)"
+        lines.append(f"detectron2   {d2}; {ops}")
+    else:
+        lines.append("detectron2   NOT INSTALLED (coco_det cannot run; run scripts/bootstrap.sh)")
+    mmseg, mmcv = _version("mmsegmentation"), _version("mmcv", "mmcv-lite")
+    lines.append(f"mmseg/mmcv   {mmseg or 'mmsegmentation not installed'}; {mmcv or 'mmcv not installed'}")
+    lines.append(f"pycocotools  {_version('pycocotools') or 'NOT INSTALLED'}; safetensors {_version('safetensors') or 'NOT INSTALLED'}")
+    lines.append(f"home         {home()}  (DENSEBENCH_HOME: caches, checkpoints, results)")
+    root = data_root or os.environ.get("DENSEBENCH_DATA")
+    if not root:
+        lines.append("data root    not set (--data-root or DENSEBENCH_DATA); the mini profile uses synthetic data")
+    else:
+        from harness.data.coco import coco_paths
+        from harness.errors import BenchError
+        lines.append(f"data root    {root}")
+        for split in ("train", "val"):
+            try:
+                images, ann = coco_paths(os.path.join(root, "coco"), split)
+                lines.append(f"  coco {split:<5}  found: {ann}")
+            except BenchError as e:
+                lines.append(f"  coco {split:<5}  missing: {e}")
+    synth = sorted((home() / "data").glob("synth-*")) if (home() / "data").exists() else []
+    lines.append(f"synthetic    {', '.join(p.name for p in synth) or 'none cached yet (made on first mini run)'}")
+    return "\n".join(lines)

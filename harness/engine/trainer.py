@@ -1,0 +1,185 @@
+"""The training engine every pre-trainer shares: data-parallel (torchrun), AMP on GPU, checkpoint every
+N iterations and resume, deterministic data order and augmentation, progress bar, TensorBoard, NaN stop.
+
+A method's model is an nn.Module whose forward(batch) returns {"loss": tensor, **scalar logs}; if it
+has an EMA (momentum) encoder it defines momentum_update(m), called after every optimiser step with
+the scheduled momentum.
+
+Determinism: the sample order of epoch e is a permutation seeded by (seed, e), and every sample's
+augmentation RNGs are seeded by (seed, e, index), so a resumed run sees exactly the batches an
+uninterrupted run would, whatever the number of data-loader workers.
+"""
+from __future__ import annotations
+
+import io
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from harness.config import atomic_write_bytes
+from harness.engine import dist as bdist
+from harness.engine.optim import base_lr, build_optimizer, lr_at, momentum_at
+from harness.errors import BenchError
+
+
+@dataclass
+class TrainSpec:
+    """epochs; batch_size is global (split over processes); optimizer/schedule/ema as in engine.optim."""
+    epochs: int
+    batch_size: int
+    optimizer: dict[str, Any]
+    schedule: dict[str, Any] = field(default_factory=dict)
+    ema: dict[str, Any] | None = None
+    seed: int = 0
+    workers: int = 2
+    ckpt_every: int = 200
+    amp: bool = True  # bf16 autocast, used only on CUDA
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainSpec":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    return (seed * 1_000_003 + epoch * 10_007 + index) % (2**31 - 1)
+
+
+class SeededDataset(Dataset):
+    """Wraps a dataset: item (epoch, i) seeds python/numpy/torch RNGs from (seed, epoch, i), then returns base[i]."""
+
+    def __init__(self, base: Dataset, seed: int) -> None:
+        self.base, self.seed = base, seed
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        epoch, i = key
+        s = sample_seed(self.seed, epoch, i)
+        random.seed(s)
+        np.random.seed(s)
+        torch.manual_seed(s)
+        return self.base[i]
+
+
+class EpochSampler(Sampler):
+    """Yields (epoch, index) for this rank's share of global batches start_batch.. of one epoch."""
+
+    def __init__(self, n: int, batch: int, world: int, rank: int, seed: int, epoch: int, start_batch: int = 0) -> None:
+        self.n, self.batch, self.world, self.rank = n, batch, world, rank
+        self.seed, self.epoch, self.start = seed, epoch, start_batch
+
+    def batches(self) -> int:
+        return self.n // (self.batch * self.world)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        g = torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
+        perm = torch.randperm(self.n, generator=g).tolist()
+        gb = self.batch * self.world
+        for b in range(self.start, self.batches()):
+            chunk = perm[b * gb + self.rank * self.batch: b * gb + (self.rank + 1) * self.batch]
+            yield from ((self.epoch, i) for i in chunk)
+
+    def __len__(self) -> int:
+        return (self.batches() - self.start) * self.batch
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, it: int) -> None:
+    buf = io.BytesIO()  # tensors and plain containers only: reloads with weights_only=True
+    torch.save({"model": _unwrap(model).state_dict(), "optimizer": opt.state_dict(), "iter": it}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: str | os.PathLike,
+          resume: bool = False, stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Train `model` on `dataset` per `spec`, checkpointing into out_dir/last.pt.
+
+    resume: continue from out_dir/last.pt if present. stop_after: return after that many iterations
+    without a final checkpoint (simulates a preemption, for tests). Returns a summary dict.
+    """
+    rank, world, device = bdist.init_from_env()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if spec.batch_size % world:
+        raise BenchError(f"batch size {spec.batch_size} is not divisible by the {world} processes")
+    per_rank = spec.batch_size // world
+    n = len(dataset)  # type: ignore[arg-type]
+    ipe = n // spec.batch_size
+    if ipe == 0:
+        raise BenchError(f"data set of {n} images is smaller than one batch of {spec.batch_size}")
+    total = ipe * spec.epochs
+    model.to(device)
+    lr0 = base_lr(spec.optimizer, spec.batch_size)
+    opt = build_optimizer(model, spec.optimizer, lr0)
+    it = 0
+    ckpt = out / "last.pt"
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        it = int(state["iter"])
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    writer = None
+    if rank == 0:
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(str(out / "tb"))
+    from tqdm import tqdm
+    bar = tqdm(total=total, initial=it, disable=not progress or rank != 0, dynamic_ncols=True, desc="pretrain")
+    ds = SeededDataset(dataset, spec.seed)
+    use_amp = spec.amp and device.type == "cuda"
+    t0, seen, last_loss = time.time(), 0, float("nan")
+    model.train()
+    while it < total:
+        epoch = it // ipe
+        sampler = EpochSampler(n, per_rank, world, rank, spec.seed, epoch, start_batch=it - epoch * ipe)
+        loader = DataLoader(ds, batch_size=per_rank, sampler=sampler, num_workers=spec.workers,
+                            drop_last=True, pin_memory=device.type == "cuda")
+        for batch in loader:
+            lr = lr_at(it, total, ipe, lr0, spec.schedule)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            batch = [b.to(device, non_blocking=True) if torch.is_tensor(b) else b for b in batch]
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                logs = model(batch)
+            loss = logs["loss"]
+            if not torch.isfinite(loss).all():
+                raise BenchError(f"loss is {loss.item()} at iteration {it} (lr {lr:.3g}): stopped; "
+                                 f"the last good checkpoint is {ckpt}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if spec.ema is not None:
+                _unwrap(model).momentum_update(momentum_at(it, total, spec.ema))
+            it += 1
+            seen += spec.batch_size
+            last_loss = loss.item()
+            if writer is not None:
+                for k, v in logs.items():
+                    writer.add_scalar(f"train/{k}", float(v.detach()) if torch.is_tensor(v) else float(v), it)
+                writer.add_scalar("train/lr", lr, it)
+            rate = seen / max(time.time() - t0, 1e-9)
+            bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.3g}", img_s=f"{rate:.1f}")
+            bar.update(1)
+            if stop_after is not None and it >= stop_after:
+                bar.close()
+                return {"iters": it, "stopped": True}
+            if rank == 0 and (it % spec.ckpt_every == 0 or it == total):
+                _save(ckpt, model, opt, it)
+    bar.close()
+    if writer is not None:
+        writer.close()
+    wall = time.time() - t0
+    return {"iters": total, "epochs": spec.epochs, "final_loss": last_loss, "wall_s": wall,
+            "images_per_s": seen / max(wall, 1e-9), "world_size": world}

@@ -1,0 +1,73 @@
+"""Leaderboard tables from result records: one row per (method, checkpoint) of the same protocol and
+profile, each metric as mean +- std over seeds, the best mean per column marked.
+
+Rows of different protocols or profiles are never put side by side: they are not comparable.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import pandas as pd
+
+from harness.errors import BenchError
+
+
+def frame(records: Sequence[dict[str, Any]], task: str, profile: str | None = None,
+          protocol: str | None = None) -> pd.DataFrame:
+    """Long table of the task's runs: one row per record, one column per metric."""
+    rows = [{"method": r["method"], "checkpoint": r["checkpoint_sha256"][:8], "protocol": r["protocol_full"],
+             "profile": r["profile"], "seed": r["seed"], **r["metrics"]}
+            for r in records if r["task"] == task and (profile is None or r["profile"] == profile)
+            and (protocol is None or r["protocol"] == protocol.split("/")[-1].split("@")[0])]
+    if not rows:
+        raise BenchError(f"no results for task '{task}'" + (f" at profile '{profile}'" if profile else "")
+                         + " (run `bench run --task ...` first)")
+    return pd.DataFrame(rows)
+
+
+def summarise(df: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """Group by (protocol, profile, method, checkpoint): mean, std and count over seeds."""
+    metrics = [m for m in metrics if m in df.columns] or [c for c in df.columns if "/" in c]
+    g = df.groupby(["protocol", "profile", "method", "checkpoint"], sort=True)
+    out = g[metrics].agg(["mean", "std"])
+    out["seeds"] = g["seed"].nunique()
+    return out
+
+
+def render(summary: pd.DataFrame, fmt: str) -> str:
+    """md | csv | json. In md each cell is 'mean +- std' and the best mean per column (within a
+    protocol and profile) is bold."""
+    metrics = [m for m in summary.columns.get_level_values(0).unique() if m != "seeds"]
+    if fmt == "json":
+        rows = []
+        for idx, row in summary.iterrows():
+            d = dict(zip(["protocol", "profile", "method", "checkpoint"], idx))
+            d.update({m: {"mean": _num(row[(m, "mean")]), "std": _num(row[(m, "std")])} for m in metrics})
+            d["seeds"] = int(row[("seeds", "")])
+            rows.append(d)
+        return json.dumps(rows, indent=1)
+    if fmt == "csv":
+        flat = summary.copy()
+        flat.columns = [f"{a}_{b}" if b else a for a, b in flat.columns]
+        return flat.reset_index().to_csv(index=False)
+    if fmt != "md":
+        raise BenchError(f"--format '{fmt}' is not one of md, csv, json")
+    blocks = []
+    for (proto, prof), part in summary.groupby(level=["protocol", "profile"], sort=True):
+        best = {m: part[(m, "mean")].max() for m in metrics}
+        head = "| method | ckpt | seeds | " + " | ".join(metrics) + " |"
+        lines = [f"{proto} ({prof})", "", head, "|" + "---|" * (3 + len(metrics))]
+        for idx, row in part.iterrows():
+            cells = []
+            for m in metrics:
+                mu, sd = row[(m, "mean")], row[(m, "std")]
+                cell = f"{mu:.1f}" + (f" +- {sd:.1f}" if pd.notna(sd) else "")
+                cells.append(f"**{cell}**" if mu == best[m] and len(part) > 1 else cell)
+            lines.append(f"| {idx[2]} | {idx[3]} | {int(row[('seeds', '')])} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _num(x: Any) -> float | None:
+    return None if pd.isna(x) else float(x)

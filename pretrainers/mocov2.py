@@ -1,0 +1,151 @@
+"""MoCo v2 (Chen et al. 2020, "Improved Baselines with Momentum Contrastive Learning").
+
+Method: a query encoder f_q (ResNet + MLP head 2048-2048-128) and a key encoder f_k, an exponential
+moving average of f_q with momentum m = 0.999. For two augmented views x_q, x_k of an image,
+q = normalize(f_q(x_q)), k = normalize(f_k(x_k)); the loss is InfoNCE with the positive k and the
+negatives of a queue of past keys (K = 65536), temperature T = 0.2:
+    L = CE([q.k+, q.queue] / T, 0).
+Keys are computed with shuffled BN (batch shuffled across GPUs) so BN statistics cannot leak the
+positive. Source of facts: facebookresearch/moco `main_moco.py`, `moco/builder.py`.
+Exports the query encoder (`module.encoder_q.` in the official checkpoint).
+
+Deviation, named: on one process, shuffle-BN is emulated by forwarding the batch in
+`bn_splits` chunks (queries in order, keys after a seeded shuffle), as MoCo's own single-GPU demo
+does with split BN; with several processes the real cross-process shuffle is used.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+from torch.utils.data import Dataset
+
+from harness.engine import dist as bdist
+from harness.registry import METHODS
+from pretrainers.augment import TwoViews, mocov2_view
+from pretrainers.base import ImageFiles, Method
+
+
+def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, T: float) -> torch.Tensor:
+    """InfoNCE of MoCo. q, k: [N, C] L2-normalised; queue: [C, K] L2-normalised negatives.
+
+    logits = [q.k, q.queue] / T  ([N, 1+K]); the positive is column 0. Returns the mean CE.
+    """
+    l_pos = (q * k).sum(dim=1, keepdim=True)            # [N, 1]
+    l_neg = q @ queue                                   # [N, K]
+    logits = torch.cat([l_pos, l_neg], dim=1) / T       # [N, 1+K]
+    return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
+
+
+def resnet_with_mlp(arch: str, dim: int) -> nn.Module:
+    """torchvision ResNet whose fc is the MoCo v2 MLP head: Linear(d,d)-ReLU-Linear(d,dim)."""
+    net = getattr(torchvision.models, arch)(weights=None)
+    d = net.fc.in_features
+    net.fc = nn.Sequential(nn.Linear(d, d), nn.ReLU(inplace=True), nn.Linear(d, dim))
+    return net
+
+
+def shuffled_forward(encoder: nn.Module, x: torch.Tensor, splits: int, gen: torch.Generator | None) -> torch.Tensor:
+    """encoder(x) with shuffle-BN: across processes under DDP, else over `splits` chunks of one batch.
+
+    With gen=None the batch is not shuffled (queries); chunks still get their own BN statistics.
+    """
+    world = bdist.world_size()
+    if world > 1 and gen is not None:
+        xs = bdist.all_gather_cat(x)                              # [N*world, ...]
+        perm = torch.randperm(len(xs), generator=gen).to(x.device)  # same on every rank (same seed)
+        r, n = bdist.rank(), len(x)
+        y = encoder(xs[perm[r * n:(r + 1) * n]])
+        ys = bdist.all_gather_cat(y)
+        out = torch.empty_like(ys)
+        out[perm] = ys
+        return out[r * n:(r + 1) * n]
+    if world > 1 or splits <= 1:
+        return encoder(x)
+    perm = torch.randperm(len(x), generator=gen).to(x.device) if gen is not None else torch.arange(len(x), device=x.device)
+    y = torch.cat([encoder(c) for c in x[perm].chunk(splits)])
+    out = torch.empty_like(y)
+    out[perm] = y
+    return out
+
+
+class MoCo(nn.Module):
+    def __init__(self, arch: str, dim: int, K: int, T: float, bn_splits: int, seed: int) -> None:
+        super().__init__()
+        self.T, self.bn_splits, self.seed = T, bn_splits, seed
+        self.encoder_q = resnet_with_mlp(arch, dim)
+        self.encoder_k = resnet_with_mlp(arch, dim)
+        self.encoder_k.load_state_dict(self.encoder_q.state_dict())
+        for p in self.encoder_k.parameters():
+            p.requires_grad = False
+        self.register_buffer("queue", F.normalize(torch.randn(dim, K), dim=0))
+        self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))  # seeds the key shuffle
+
+    @torch.no_grad()
+    def momentum_update(self, m: float) -> None:
+        for pk, pq in zip(self.encoder_k.parameters(), self.encoder_q.parameters()):
+            pk.mul_(m).add_(pq.detach(), alpha=1 - m)
+
+    @torch.no_grad()
+    def _enqueue(self, k: torch.Tensor) -> None:
+        k = bdist.all_gather_cat(k)
+        K, p = self.queue.shape[1], int(self.queue_ptr)
+        assert K % len(k) == 0, "queue size must be a multiple of the global batch"
+        self.queue[:, p:p + len(k)] = k.T
+        self.queue_ptr.fill_((p + len(k)) % K)
+
+    def forward(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        x_q, x_k = batch                                                   # [N, 3, H, W] each
+        q = F.normalize(shuffled_forward(self.encoder_q, x_q, self.bn_splits, None), dim=1)   # [N, C]
+        with torch.no_grad():
+            gen = torch.Generator().manual_seed(self.seed * 100_003 + int(self.step))
+            k = F.normalize(shuffled_forward(self.encoder_k, x_k, self.bn_splits, gen), dim=1)
+        loss = moco_infonce(q, k, self.queue.clone().detach(), self.T)
+        self._enqueue(k)
+        self.step += 1
+        return {"loss": loss}
+
+
+COCO = {"layout": "coco", "split": "train"}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # MoCo v2 on COCO, as DenseCL/ORL re-implemented it (PROTOCOLS.md): 800 epochs, batch 256,
+    # SGD lr 0.3, wd 1e-4, cosine (main_moco.py decays per epoch), K 65536, T 0.2, m 0.999.
+    "paper": {"arch": "resnet50", "data": COCO, "epochs_label": 800, "dim": 128, "K": 65536, "T": 0.2,
+              "crop": 224, "bn_splits": 8,
+              "train": {"epochs": 800, "batch_size": 256, "workers": 8, "ckpt_every": 1000,
+                        "optimizer": {"name": "sgd", "lr": 0.3, "momentum": 0.9, "weight_decay": 1e-4},
+                        "schedule": {"name": "cosine", "per": "epoch"},
+                        "ema": {"base": 0.999, "schedule": "fixed"}}},
+    # mini: ResNet-18, 64 px views, synthetic COCO (600 images). Named deviations, for a few CPU
+    # minutes: queue 256 (smaller than one epoch, so it never holds a copy of the positive),
+    # momentum 0.99 (0.999 barely moves the key encoder in a few hundred steps), lr 0.06.
+    "mini": {"arch": "resnet18", "data": {**COCO, "synth": {}}, "epochs_label": 30, "dim": 128, "K": 256, "T": 0.2,
+             "crop": 64, "bn_splits": 4,
+             "train": {"epochs": 30, "batch_size": 32, "workers": 2, "ckpt_every": 100,
+                       "optimizer": {"name": "sgd", "lr": 0.06, "momentum": 0.9, "weight_decay": 1e-4},
+                       "schedule": {"name": "cosine", "per": "iter"},
+                       "ema": {"base": 0.99, "schedule": "fixed"}}},
+}
+
+
+@METHODS.register("mocov2")
+class MoCoV2(Method):
+    name = "mocov2"
+    description = "MoCo v2: momentum contrast with a queue of negatives, MLP head, shuffle-BN (baseline)"
+    profiles = PROFILES
+    export_encoder = "online"
+
+    def build(self, cfg: dict[str, Any]) -> nn.Module:
+        return MoCo(cfg["arch"], cfg["dim"], cfg["K"], cfg["T"], cfg["bn_splits"], cfg.get("seed", 0))
+
+    def dataset(self, cfg: dict[str, Any], files: list[Path]) -> Dataset:
+        return ImageFiles(files, TwoViews(mocov2_view(cfg["crop"])))
+
+    def backbone(self, model: nn.Module) -> nn.Module:
+        return model.encoder_q

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up DenseBench's virtualenv (once) and print its path.
+# The venv lives outside the checkout, keyed by a hash of the dependency files, so CI and later
+# runs reuse it: $DENSEBENCH_VENV_ROOT (default ~/.cache/densebench/venvs)/py311-<hash>.
+# Usage: venv=$(bash scripts/bootstrap.sh)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+py=${PYTHON:-python3}
+recipe=1  # bump when the venv-building steps below change
+key=$( (echo "$recipe"; cat requirements.txt scripts/build_detectron2.py) | sha256sum | cut -c1-12)
+pyver=$("$py" -c 'import sys; print("py%d%d" % sys.version_info[:2])')
+root=${DENSEBENCH_VENV_ROOT:-$HOME/.cache/densebench/venvs}
+venv=$root/$pyver-$key
+mkdir -p "$root"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# pip install, quiet on success; on failure show its output and stop
+pipq() {
+  "$venv/bin/python" -m pip install -q "$@" >"$log" 2>&1 \
+    || { grep -v "^WARNING: Location" "$log" >&2; echo "bootstrap: pip install $* failed" >&2; exit 1; }
+}
+exec 9>"$root/.lock"
+flock 9  # one set-up at a time
+if [ ! -f "$venv/.complete" ]; then
+  echo "bootstrap: creating $venv (first time: a few minutes)" >&2
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+  pipq --upgrade pip "setuptools<82" wheel
+  # this machine's pip takes these two from local disk (CUDA builds; they run on the CPU too)
+  pipq torch==2.14.1 torchvision==0.29.1
+  pipq -r requirements.txt
+  "$venv/bin/python" scripts/build_detectron2.py >&2
+  "$venv/bin/python" -c "import torch, torchvision, detectron2.evaluation, pycocotools, safetensors" \
+    || { echo "bootstrap: $venv failed its import check" >&2; exit 1; }
+  touch "$venv/.complete"
+  # keep one venv per Python version: remove those built from older dependency files (5+ GB each)
+  for old in "$root/$pyver"-*; do
+    [ "$old" != "$venv" ] && [ -d "$old" ] && { echo "bootstrap: removing stale $old" >&2; rm -rf "$old"; }
+  done
+fi
+# (re)point the editable install at this checkout; cheap, and needed when the checkout moves
+if [ "$(cd / && "$venv/bin/python" -c 'import harness, os; print(os.path.dirname(os.path.dirname(harness.__file__)))' 2>/dev/null)" != "$top" ]; then
+  pipq --no-deps --no-build-isolation -e "$top"
+fi
+echo "$venv"

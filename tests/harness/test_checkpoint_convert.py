@@ -1,0 +1,160 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from harness.checkpoint import IMAGENET_NORM, backbone_state, load_canonical, read_meta, save_canonical
+from harness.convert import import_state, safe_load, to_detectron2, write_detectron2
+from harness.errors import BenchError
+
+META = {"method": "test", "arch": "resnet18", "pretrain_data": "none", "epochs": 0, "profile": "mini",
+        "encoder": "online", "normalization": IMAGENET_NORM, "config": {}}
+
+
+def _randomised(arch):
+    """A torchvision ResNet with non-trivial BN statistics (so a wrong BN mapping shows)."""
+    torch.manual_seed(0)
+    net = getattr(torchvision.models, arch)(weights=None)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return net.eval()
+
+
+def _d2_backbone(depth):
+    from detectron2.config import get_cfg
+    from detectron2.layers import ShapeSpec
+    from detectron2.modeling.backbone import build_resnet_backbone
+    cfg = get_cfg()
+    cfg.MODEL.RESNETS.DEPTH = depth
+    cfg.MODEL.RESNETS.RES2_OUT_CHANNELS = 64 if depth < 50 else 256
+    cfg.MODEL.RESNETS.STRIDE_IN_1X1 = False  # torchvision puts the stride in the 3x3 conv
+    cfg.MODEL.RESNETS.NORM = "BN"
+    cfg.MODEL.RESNETS.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
+    cfg.MODEL.BACKBONE.FREEZE_AT = 0
+    return build_resnet_backbone(cfg, ShapeSpec(channels=3))
+
+
+@pytest.mark.parametrize("arch,depth", [("resnet18", 18), ("resnet50", 50)])
+def test_detectron2_features_equal_torchvision(arch, depth):
+    tv = _randomised(arch)
+    arrays, rep = to_detectron2(backbone_state(tv))
+    assert rep.dropped == []  # backbone_state already dropped fc and BN counters
+    d2 = _d2_backbone(depth)
+    res = d2.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()}, strict=False)
+    assert res.unexpected_keys == []
+    assert all(k.endswith("num_batches_tracked") for k in res.missing_keys)
+    d2.eval()
+    x = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        out = d2(x)
+        h = tv.maxpool(tv.relu(tv.bn1(tv.conv1(x))))
+        for i, name in enumerate(["res2", "res3", "res4", "res5"]):
+            h = getattr(tv, f"layer{i + 1}")(h)
+            torch.testing.assert_close(out[name], h, atol=1e-4, rtol=1e-4)
+
+
+def test_detectron2_pickle_format_and_report(tmp_path):
+    tv = torchvision.models.resnet18(weights=None)
+    rep = write_detectron2(tv.state_dict(), tmp_path / "w.pkl")
+    with open(tmp_path / "w.pkl", "rb") as f:
+        blob = pickle.load(f)
+    assert blob["matching_heuristics"] is True and "__author__" in blob
+    assert "stem.conv1.weight" in blob["model"] and "res2.0.conv1.norm.running_var" in blob["model"]
+    assert "res3.0.shortcut.norm.weight" in blob["model"]
+    assert all(isinstance(v, np.ndarray) for v in blob["model"].values())
+    assert set(rep.dropped) == {"fc.weight", "fc.bias"} | {k for k in tv.state_dict() if "num_batches" in k}
+
+
+def test_strict_load_into_mask_rcnn_and_refusal_of_renamed_key(tmp_path):
+    from detectron2.modeling import build_model
+    from benchmarks.base import load_protocols
+    from benchmarks.detectron2_det import build_cfg, check_strict_load
+    spec = load_protocols("coco_det")["r50_fpn_4conv1fc_syncbn_1x"].resolved("mini")
+    cfg = build_cfg(spec, "none_train", "none_test", 5, "", tmp_path, 0, "cpu")
+    model = build_model(cfg)
+    state = backbone_state(_randomised("resnet18"))
+    write_detectron2(state, tmp_path / "ok.pkl")
+    info = check_strict_load(model, str(tmp_path / "ok.pkl"))
+    assert "roi_heads.box_head" in info["initialised_from_scratch"]
+    torch.testing.assert_close(model.backbone.bottom_up.res5[1].conv2.weight, state["layer4.1.conv2.weight"])
+    bad = dict(state)
+    bad["layer4.1.conv9.weight"] = bad.pop("layer4.1.conv2.weight")
+    write_detectron2(bad, tmp_path / "bad.pkl")
+    with pytest.raises(BenchError, match=r"not exact: missing \['backbone.bottom_up.res5.1.conv2.weight'\]"):
+        check_strict_load(build_model(cfg), str(tmp_path / "bad.pkl"))
+
+
+def test_canonical_roundtrip_and_tamper_detection(tmp_path):
+    state = backbone_state(_randomised("resnet18"))
+    meta = save_canonical(tmp_path / "c.safetensors", state, META)
+    loaded, meta2 = load_canonical(tmp_path / "c.safetensors")
+    assert meta2["weights_sha256"] == meta["weights_sha256"] and meta2["arch"] == "resnet18"
+    for k in state:
+        assert torch.equal(loaded[k], state[k])
+    raw = bytearray((tmp_path / "c.safetensors").read_bytes())
+    raw[-3] ^= 0xFF  # flip bits inside the last tensor
+    (tmp_path / "t.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(BenchError, match="do not match the weights_sha256"):
+        load_canonical(tmp_path / "t.safetensors")
+
+
+def test_canonical_refuses_incomplete_backbone(tmp_path):
+    state = backbone_state(_randomised("resnet18"))
+    state.pop("layer2.0.downsample.0.weight")
+    with pytest.raises(BenchError, match=r"missing keys \['layer2.0.downsample.0.weight'\]"):
+        save_canonical(tmp_path / "c.safetensors", state, META)
+    assert not (tmp_path / "c.safetensors").exists()
+
+
+def test_not_a_canonical_file(tmp_path):
+    (tmp_path / "x.safetensors").write_bytes(b"garbage")
+    with pytest.raises(BenchError, match="not a safetensors file"):
+        read_meta(tmp_path / "x.safetensors")
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_code_payload_is_refused_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    torch.save({"state_dict": {"conv1.weight": torch.zeros(1)}, "x": _Payload(marker)}, tmp_path / "evil.pth")
+    with pytest.raises(BenchError, match="refused to load"):
+        safe_load(tmp_path / "evil.pth")
+    assert not marker.exists()
+
+
+def test_import_official_release_prefix_and_report(tmp_path):
+    tv = _randomised("resnet18")
+    sd = {f"module.encoder.{k}": v for k, v in tv.state_dict().items()}
+    sd.update({f"module.encoder_k.{k}": v for k, v in tv.state_dict().items()})
+    sd["module.projector.linear1.weight"] = torch.zeros(4, 4)
+    torch.save({"model": sd, "epoch": 100}, tmp_path / "pixpro.pth")
+    state, arch, rep = import_state(tmp_path / "pixpro.pth", "pixpro")
+    assert arch == "resnet18"
+    assert torch.equal(state["layer3.1.bn2.running_var"], tv.state_dict()["layer3.1.bn2.running_var"])
+    assert "module.projector.linear1.weight" in rep.dropped and "module.encoder.fc.weight" in rep.dropped
+    assert any(k.startswith("module.encoder_k.") for k in rep.dropped)
+    with pytest.raises(BenchError, match="no backbone keys under prefix 'module.encoder_q.'"):
+        import_state(tmp_path / "pixpro.pth", "mocov2")
+
+
+def test_cli_import_then_convert(tmp_path, capsys):
+    from harness.cli import main
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path / "tv.pth")
+    assert main(["import", "--from", "torchvision", str(tmp_path / "tv.pth"), str(tmp_path / "c.safetensors")]) == 0
+    assert main(["convert", "--to", "detectron2", str(tmp_path / "c.safetensors"), str(tmp_path / "d2.pkl")]) == 0
+    out = capsys.readouterr().out
+    assert "resnet18" in out and "dropped" in out
+    assert read_meta(tmp_path / "c.safetensors")["profile"] == "imported"

@@ -1,0 +1,124 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from harness.engine.optim import LARS, lr_at, momentum_at, param_groups
+from harness.engine.trainer import EpochSampler, TrainSpec, train
+from harness.errors import BenchError
+
+
+def test_lars_matches_hand_computation():
+    w = nn.Parameter(torch.tensor([3.0, 4.0]))        # ||w|| = 5
+    b = nn.Parameter(torch.tensor([1.0]))             # 1-D: excluded
+    w.grad, b.grad = torch.tensor([0.3, 0.4]), torch.tensor([2.0])
+    opt = LARS([{"params": [w], "weight_decay": 0.1, "lars_exclude": False},
+                {"params": [b], "weight_decay": 0.0, "lars_exclude": True}], lr=0.5, momentum=0.9, eta=0.01)
+    opt.step()
+    # g = grad + wd * w = [0.6, 0.8] (norm 1); trust = 0.01 * 5 / 1 = 0.05; update = lr * 0.05 * g
+    torch.testing.assert_close(w.data, torch.tensor([3.0 - 0.5 * 0.05 * 0.6, 4.0 - 0.5 * 0.05 * 0.8]))
+    torch.testing.assert_close(b.data, torch.tensor([1.0 - 0.5 * 2.0]))  # no decay, no trust ratio
+    w.grad, b.grad = torch.tensor([0.3, 0.4]), torch.tensor([2.0])
+    w0 = w.data.clone()
+    opt.step()  # momentum: buf = 0.9 * buf + g_t
+    g = torch.tensor([0.3, 0.4]) + 0.1 * w0
+    step = 0.01 * w0.norm() / g.norm() * g
+    torch.testing.assert_close(w.data, w0 - 0.5 * (0.9 * 0.05 * torch.tensor([0.6, 0.8]) + step))
+
+
+def test_param_groups_exclude_1d():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    groups = param_groups(net, exclude_1d=True, weight_decay=1e-5)
+    assert [p.ndim for p in groups[0]["params"]] == [4]
+    assert len(groups[1]["params"]) == 3 and groups[1]["weight_decay"] == 0.0 and groups[1]["lars_exclude"]
+
+
+def test_warmup_cosine_per_iteration():
+    # PixPro: 5 warm-up epochs from lr/100, cosine per iteration to 1e-6
+    sched = {"warmup_epochs": 5, "warmup_from": 0.01, "final_lr": 1e-6, "per": "iter"}
+    ipe, total, lr = 10, 100, 4.0
+    assert lr_at(0, total, ipe, lr, sched) == pytest.approx(0.04)
+    assert lr_at(25, total, ipe, lr, sched) == pytest.approx(0.04 + (4.0 - 0.04) * 25 / 50)
+    assert lr_at(50, total, ipe, lr, sched) == pytest.approx(4.0)
+    assert lr_at(75, total, ipe, lr, sched) == pytest.approx(1e-6 + (4.0 - 1e-6) * 0.5)  # middle of cosine
+    assert lr_at(99, total, ipe, lr, sched) == pytest.approx(1e-6 + (4.0 - 1e-6) * 0.5 * (1 + math.cos(math.pi * 49 / 50)))
+
+
+def test_cosine_per_epoch_is_constant_within_epoch():
+    sched = {"per": "epoch"}
+    assert lr_at(0, 100, 10, 0.3, sched) == lr_at(9, 100, 10, 0.3, sched) == pytest.approx(0.3)
+    assert lr_at(50, 100, 10, 0.3, sched) == pytest.approx(0.15)
+    assert lr_at(99, 100, 10, 0.3, sched) == pytest.approx(0.3 * 0.5 * (1 + math.cos(math.pi * 9 / 10)))
+
+
+def test_ema_momentum_schedules():
+    ema = {"base": 0.99, "schedule": "cosine"}
+    assert momentum_at(0, 1000, ema) == pytest.approx(0.99)
+    assert momentum_at(500, 1000, ema) == pytest.approx(0.995)
+    assert momentum_at(1000, 1000, ema) == pytest.approx(1.0)
+    assert momentum_at(700, 1000, {"base": 0.999, "schedule": "fixed"}) == 0.999
+
+
+def test_sampler_shards_and_resumes():
+    full = list(EpochSampler(20, 4, 1, 0, seed=1, epoch=2))
+    assert sorted(i for _, i in full) == list(range(20)) and all(e == 2 for e, _ in full)
+    assert list(EpochSampler(20, 4, 1, 0, seed=1, epoch=2, start_batch=3)) == full[12:]
+    r0 = list(EpochSampler(20, 2, 2, 0, seed=1, epoch=2))
+    r1 = list(EpochSampler(20, 2, 2, 1, seed=1, epoch=2))
+    assert set(r0).isdisjoint(r1) and len(r0) == len(r1) == 10
+
+
+class _Noisy(Dataset):
+    """Random 'augmentation' from the global RNG: tests that the engine seeds it per sample."""
+    def __len__(self):
+        return 24
+
+    def __getitem__(self, i):
+        return torch.randn(4) + i, torch.randn(1)
+
+
+class _Reg(nn.Module):
+    def __init__(self, nan_at=None):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+        self.ema = nn.Linear(4, 1)
+        self.calls, self.nan_at = 0, nan_at
+
+    def forward(self, batch):
+        x, y = batch
+        self.calls += 1
+        loss = ((self.net(x) - y) ** 2).mean()
+        if self.nan_at is not None and self.calls > self.nan_at:
+            loss = loss * float("nan")
+        return {"loss": loss}
+
+    @torch.no_grad()
+    def momentum_update(self, m):
+        self.ema.weight.mul_(m).add_(self.net[0].weight[:1], alpha=1 - m)
+
+
+SPEC = dict(epochs=3, batch_size=4, workers=0, ckpt_every=4, optimizer={"name": "sgd", "lr": 0.1, "weight_decay": 1e-4},
+            schedule={"warmup_epochs": 1, "per": "iter"}, ema={"base": 0.9, "schedule": "cosine"}, seed=7)
+
+
+def test_resume_after_kill_equals_uninterrupted(tmp_path):
+    torch.manual_seed(0)
+    a = _Reg()
+    train(a, _Noisy(), TrainSpec(**SPEC), tmp_path / "a", progress=False)
+    torch.manual_seed(0)
+    b = _Reg()
+    out = train(b, _Noisy(), TrainSpec(**SPEC), tmp_path / "b", stop_after=10, progress=False)  # killed at 10
+    assert out["stopped"]
+    torch.manual_seed(1)  # a new process: different RNG state, fresh model
+    c = _Reg()
+    train(c, _Noisy(), TrainSpec(**SPEC), tmp_path / "b", resume=True, progress=False)  # resumes from iter 8
+    for (k, va), vc in zip(a.state_dict().items(), c.state_dict().values()):
+        assert torch.equal(va, vc), k
+    assert (tmp_path / "a" / "tb").is_dir()
+
+
+def test_nan_loss_stops_clearly(tmp_path):
+    with pytest.raises(BenchError, match=r"loss is nan at iteration 3 .*last good checkpoint"):
+        train(_Reg(nan_at=3), _Noisy(), TrainSpec(**SPEC), tmp_path, progress=False)

@@ -1,0 +1,92 @@
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+import pycocotools.mask as mask_util
+
+from harness.data import coco as coco_layout
+from harness.data.coco import validate_coco, write_synthetic_coco
+from harness.errors import BenchError
+
+
+def _digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_deterministic_from_seed(tmp_path):
+    a = write_synthetic_coco(tmp_path / "a", seed=5, n_train=6, n_val=2, size=(64, 72))
+    b = write_synthetic_coco(tmp_path / "b", seed=5, n_train=6, n_val=2, size=(64, 72))
+    c = write_synthetic_coco(tmp_path / "c", seed=6, n_train=6, n_val=2, size=(64, 72))
+    assert _digest(a) == _digest(b) != _digest(c)
+
+
+def test_layout_loads_in_pycocotools(tiny_coco):
+    for split, n in (("train", 24), ("val", 8)):
+        c = COCO(str(tiny_coco / "annotations" / f"instances_{split}2017.json"))
+        assert len(c.imgs) == n and len(c.cats) == 5
+        assert len(c.anns) >= 2 * n  # several instances per image
+        for ann in c.anns.values():
+            img = c.imgs[ann["image_id"]]
+            assert ann["iscrowd"] == 0 and ann["area"] > 0
+            x, y, w, h = ann["bbox"]
+            assert 0 <= x and 0 <= y and x + w <= img["width"] and y + h <= img["height"]
+            m = c.annToMask(ann)
+            assert m.shape == (img["height"], img["width"])
+            assert abs(int(m.sum()) - ann["area"]) <= 0.02 * ann["area"] + 1
+            assert (tiny_coco / f"{split}2017" / img["file_name"]).is_file()
+
+
+def test_occlusion_and_scale_vary(tiny_coco):
+    c = COCO(str(tiny_coco / "annotations" / "instances_train2017.json"))
+    areas = np.array([a["area"] for a in c.anns.values()])
+    assert areas.max() > 4 * areas.min()  # varied scale
+    # occlusion: some instance's visible mask is smaller than its shape's bounding box fill would suggest
+    overlaps = 0
+    for img_id in c.imgs:
+        boxes = [a["bbox"] for a in c.imgToAnns[img_id]]
+        if len(boxes) > 1:
+            ious = mask_util.iou(boxes, boxes, [0] * len(boxes))
+            overlaps += int((np.triu(ious, 1) > 0).sum())
+    assert overlaps > 0
+
+
+def test_missing_and_malformed_layout_errors(tmp_path, tiny_coco):
+    with pytest.raises(BenchError, match=r"expected .*instances_val2017\.json"):
+        validate_coco(tmp_path / "nothing", "val")
+    bad = tmp_path / "bad"
+    (bad / "annotations").mkdir(parents=True)
+    (bad / "val2017").mkdir()
+    (bad / "annotations" / "instances_val2017.json").write_text("{not json")
+    with pytest.raises(BenchError, match=r"instances_val2017\.json: not valid JSON"):
+        validate_coco(bad, "val")
+    (bad / "annotations" / "instances_val2017.json").write_text(json.dumps({"images": [], "annotations": []}))
+    with pytest.raises(BenchError, match="no 'categories'"):
+        validate_coco(bad, "val")
+    data = json.loads((tiny_coco / "annotations" / "instances_val2017.json").read_text())
+    data["images"][0]["file_name"] = "missing.jpg"
+    (bad / "annotations" / "instances_val2017.json").write_text(json.dumps(data))
+    with pytest.raises(BenchError, match=r"missing\.jpg, which does not exist"):
+        validate_coco(bad, "val")
+
+
+def test_cli_synth(tmp_path, capsys):
+    from harness.cli import main
+    assert main(["data", "synth", "--layout", "coco", "--out", str(tmp_path / "s"), "--n-train", "3", "--n-val", "2"]) == 0
+    assert (tmp_path / "s" / "annotations" / "instances_train2017.json").is_file()
+    assert not list(tmp_path.glob(".s.tmp*"))  # nothing half-written left behind
+    assert main(["data", "synth", "--layout", "voc", "--out", str(tmp_path / "v")]) == 2
+
+
+def test_real_root_error_names_what_to_set(monkeypatch):
+    from harness.data import real_root
+    monkeypatch.delenv("DENSEBENCH_DATA", raising=False)
+    with pytest.raises(BenchError, match="DENSEBENCH_DATA"):
+        real_root("coco")
+    assert coco_layout.HOW_TO_GET.startswith("download")
