@@ -6,6 +6,7 @@ config -> COCOEvaluator (pycocotools) on the test split -> metrics.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -21,7 +22,7 @@ from harness.checkpoint import load_canonical
 from harness.convert import write_detectron2
 from harness.data import dataset_root
 from harness.data.coco import coco_paths, validate_coco
-from harness.config import deep_merge, stable_hash
+from harness.config import atomic_write_text, deep_merge, stable_hash
 from harness.errors import BenchError
 from harness.registry import TASKS
 
@@ -126,13 +127,17 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
     trainer.start_iter = 0
     if comm.is_main_process():
         trainer.register_hooks([_progress_hook()])
-    trainer.train()
+    # pycocotools prints its summaries to stdout: keep them in the run directory, not the console
+    with open(os.path.join(out_dir, "stdout.txt"), "a") as log, contextlib.redirect_stdout(log):
+        trainer.train()
+        res = getattr(trainer, "_last_eval_results", None)
+        if comm.is_main_process() and not res:
+            res = Trainer.test(cfg, trainer.model)
     if comm.is_main_process():
-        res = getattr(trainer, "_last_eval_results", None) or Trainer.test(cfg, trainer.model)
         # COCOeval reports NaN where a size range has no objects: stored as null
         metrics = {f"{kind}/{k}": (None if math.isnan(v) else float(v))
                    for kind in ("bbox", "segm") for k, v in res.get(kind, {}).items()}
-        Path(out_dir, "metrics.json").write_text(json.dumps({"metrics": metrics, "load": load_info}))
+        atomic_write_text(Path(out_dir, "metrics.json"), json.dumps({"metrics": metrics, "load": load_info}))
 
 
 @TASKS.register("coco_det")

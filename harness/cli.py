@@ -30,7 +30,7 @@ def _ls(args: argparse.Namespace) -> None:
 
 def _print_result(rec: dict, task_metrics: tuple[str, ...]) -> None:
     m = rec["metrics"]
-    shown = "  ".join(f"{k} {m[k]:.1f}" for k in task_metrics if k in m)
+    shown = "  ".join(f"{k} {'n/a' if m[k] is None else format(m[k], '.1f')}" for k in task_metrics if k in m)
     print(f"{rec['protocol_full']} ({rec['profile']}) {rec['method']} seed {rec['seed']}: {shown}")
 
 

@@ -17,8 +17,7 @@ import torch
 from harness import store
 from harness.checkpoint import IMAGENET_NORM, backbone_state, read_meta, save_canonical
 from harness.config import file_sha256, home, stable_hash
-from harness.data import dataset_root
-from harness.data.coco import image_files
+from harness.data import dataset_root, pretrain_files
 from harness.engine.trainer import TrainSpec, train
 from harness.errors import BenchError
 from harness.registry import METHODS, TASKS
@@ -40,7 +39,7 @@ def pretrain(method_name: str, profile: str, seed: int = 0, data_root: str | Non
     if cfg.get("train") is not None:
         data = cfg["data"]
         root = dataset_root(data["layout"], profile, data_root, data.get("synth"))
-        files = image_files(root, data["split"])
+        files = pretrain_files(data["layout"], root, data["split"])
         spec = TrainSpec.from_dict({**cfg["train"], "seed": seed})
         summary = train(model, method.dataset(cfg, files), spec, out / "train", resume=True, progress=progress)
     from harness.engine import dist as bdist

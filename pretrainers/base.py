@@ -54,3 +54,9 @@ class ImageFiles(Dataset):
     def __getitem__(self, i: int) -> Any:
         with Image.open(self.files[i]) as im:
             return self.transform(im.convert("RGB"))
+
+
+def resnet_c5(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The C5 feature map of a torchvision ResNet (before pooling): [N, 3, S, S] -> [N, C5, S/32, S/32]."""
+    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
+    return net.layer4(net.layer3(net.layer2(net.layer1(x))))

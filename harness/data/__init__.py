@@ -1,7 +1,8 @@
 """Data sets: one documented root for real data, and a cache of synthetic data in the same layouts.
 
 Real data lives under `--data-root` or `$DENSEBENCH_DATA` in the standard layouts:
-`<root>/coco/{train2017,val2017,annotations}` (COCO 2017). The `mini` profile uses synthetic
+`<root>/coco/{train2017,val2017,annotations}` (COCO 2017), `<root>/imagenet/train/<wnid>/*.JPEG`
+(ILSVRC-2012, images only: pre-training reads no labels). The `mini` profile uses synthetic
 data written by `harness.data.<layout>` into `$DENSEBENCH_HOME/data/` (created on first use).
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from harness.config import home, stable_hash
 from harness.errors import BenchError
 
-LAYOUT_DIRS = {"coco": "coco"}
+LAYOUT_DIRS = {"coco": "coco", "imagenet": "imagenet"}
 
 
 def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
@@ -47,3 +48,17 @@ def dataset_root(layout: str, profile: str, data_root: str | os.PathLike | None 
     if profile == "mini":
         return synthetic_root(layout, **(synth or {}))
     return real_root(layout, data_root)
+
+
+def pretrain_files(layout: str, root: Path, split: str) -> list[Path]:
+    """Sorted image files a pre-trainer reads (labels unused); error naming what was expected."""
+    if layout == "coco":
+        from harness.data.coco import image_files
+        return image_files(root, split)
+    if layout == "imagenet":
+        files = sorted((root / split).glob("*/*.JPEG"))
+        if not files:
+            raise BenchError(f"{root / split}: expected ILSVRC-2012 class folders <wnid>/*.JPEG "
+                             "(extract ILSVRC2012_img_train.tar there)")
+        return files
+    raise BenchError(f"layout '{layout}' has no pre-training image list (expected coco or imagenet)")

@@ -90,3 +90,16 @@ def test_real_root_error_names_what_to_set(monkeypatch):
     with pytest.raises(BenchError, match="DENSEBENCH_DATA"):
         real_root("coco")
     assert coco_layout.HOW_TO_GET.startswith("download")
+
+
+def test_imagenet_pretrain_listing(tmp_path):
+    from PIL import Image
+    from harness.data import pretrain_files
+    with pytest.raises(BenchError, match=r"expected ILSVRC-2012 class folders <wnid>/\*\.JPEG"):
+        pretrain_files("imagenet", tmp_path, "train")
+    for wnid in ("n01", "n02"):
+        (tmp_path / "train" / wnid).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "train" / wnid / f"{wnid}_1.JPEG", format="JPEG")
+    assert [p.parent.name for p in pretrain_files("imagenet", tmp_path, "train")] == ["n01", "n02"]
+    with pytest.raises(BenchError, match="no pre-training image list"):
+        pretrain_files("voc", tmp_path, "train")
