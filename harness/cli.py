@@ -56,11 +56,12 @@ def _run(args: argparse.Namespace) -> None:
                 raise BenchError("bench run needs --method NAME or --checkpoint PATH")
             ckpt = runs.pretrain(args.method, args.profile, args.pretrain_seed, args.data_root)
             print(f"checkpoint: {ckpt}")
-        rec = runs.evaluate(ckpt, args.task, protocol.id, args.profile, args.seed, args.data_root, args.results_root)
+        rec = runs.evaluate(ckpt, args.task, protocol.id, runs.scale_of(args.profile), args.seed, args.data_root,
+                            args.results_root)
         if args.method and args.checkpoint and rec["method"] != args.method:
             print(f"note: --method {args.method} ignored; the checkpoint says method '{rec['method']}'")
         _print_result(rec, task.metrics)
-        print("\n" + _leaderboard_text(args.task, args.profile, protocol.id, "md", args.results_root))
+        print("\n" + _leaderboard_text(args.task, rec["profile"], protocol.id, "md", args.results_root))
     if args.json:
         print(json.dumps(rec, sort_keys=True))
 
@@ -93,11 +94,8 @@ def _import(args: argparse.Namespace) -> None:
 
 
 def _synth(args: argparse.Namespace) -> None:
-    from harness.data.coco import write_synthetic_coco
-    writers = {"coco": write_synthetic_coco}
-    if args.layout not in writers:
-        raise BenchError(f"--layout '{args.layout}' has no synthetic generator (expected one of {', '.join(writers)})")
-    out = writers[args.layout](args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val)
+    from harness.data import write_synthetic
+    out = write_synthetic(args.layout, args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val)
     print(f"wrote synthetic {args.layout} to {out}")
 
 
@@ -134,7 +132,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--method", help="registered method (see bench ls), or the checkpoint's name with --checkpoint")
     p.add_argument("--task", required=True)
     p.add_argument("--protocol", default=None, help="protocol id (default: the task's default protocol)")
-    p.add_argument("--profile", default="mini", choices=["paper", "mini"])
+    p.add_argument("--profile", default="mini",
+                   help="mini, paper, or a method's named paper profile (e.g. paper_in1k_100ep; evaluated as paper)")
     p.add_argument("--seed", type=int, default=0, help="seed of the downstream run")
     p.add_argument("--pretrain-seed", type=int, default=0, help="seed of the pre-training (part of its cache key)")
     p.add_argument("--checkpoint", default=None, help="evaluate this canonical checkpoint instead of pre-training")
@@ -144,7 +143,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pretrain", help="pre-train a method (works under torchrun) and print the checkpoint path")
     p.add_argument("--method", required=True)
-    p.add_argument("--profile", default="mini", choices=["paper", "mini"])
+    p.add_argument("--profile", default="mini", help="mini, paper, or a method's named paper profile")
     p.add_argument("--seed", type=int, default=0)
     common(p)
     p.set_defaults(fn=_pretrain)

@@ -23,12 +23,22 @@ from harness.errors import BenchError
 from harness.registry import METHODS, TASKS
 
 
+def scale_of(profile: str) -> str:
+    """The evaluation scale of a pre-training profile: 'mini', or 'paper' for every paper* recipe."""
+    return "mini" if profile == "mini" else "paper"
+
+
 def pretrain(method_name: str, profile: str, seed: int = 0, data_root: str | None = None,
              progress: bool = True, overrides: dict[str, Any] | None = None) -> Path:
     """Pre-train `method_name` at `profile` (or return the cached checkpoint). Returns its path."""
     method = METHODS.get(method_name)
     cfg = {**method.config(profile), **(overrides or {}), "seed": seed}
-    key = stable_hash({"method": method_name, "profile": profile, "config": cfg})
+    root = None
+    if cfg.get("train") is not None:
+        data = cfg["data"]
+        root = dataset_root(data["layout"], profile, data_root, data.get("synth"))
+    # the data location is part of the key: a new synthetic data version never reuses old weights
+    key = stable_hash({"method": method_name, "profile": profile, "config": cfg, "data": str(root)})
     out = home() / "checkpoints" / method_name / f"{profile}-{key}"
     ckpt = out / "backbone.safetensors"
     if ckpt.exists():
@@ -36,9 +46,8 @@ def pretrain(method_name: str, profile: str, seed: int = 0, data_root: str | Non
     torch.manual_seed(seed)
     model = method.build(cfg)
     summary: dict[str, Any] = {}
-    if cfg.get("train") is not None:
+    if root is not None:
         data = cfg["data"]
-        root = dataset_root(data["layout"], profile, data_root, data.get("synth"))
         files = pretrain_files(data["layout"], root, data["split"])
         spec = TrainSpec.from_dict({**cfg["train"], "seed": seed})
         summary = train(model, method.dataset(cfg, files), spec, out / "train", resume=True, progress=progress)
@@ -64,7 +73,7 @@ def evaluate(checkpoint: Path, task_name: str, protocol_id: str | None, profile:
     task = TASKS.get(task_name)
     protocol = task.protocol(protocol_id)
     meta = read_meta(checkpoint)
-    if meta.get("profile") not in (profile, "imported"):
+    if meta.get("profile") != "imported" and scale_of(meta.get("profile", "")) != profile:
         raise BenchError(f"{checkpoint} was pre-trained at profile '{meta.get('profile')}'; "
                          f"its numbers may not be mixed with profile '{profile}'")
     sha = file_sha256(checkpoint)

@@ -26,19 +26,27 @@ def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
     return Path(base) / LAYOUT_DIRS[layout]
 
 
+SYNTH_WRITERS = {"coco": "harness.data.coco:write_synthetic_coco"}
+
+
+def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Path:
+    """Write a synthetic data set of `layout` to out (atomically). params go to the layout's writer."""
+    if layout not in SYNTH_WRITERS:
+        raise BenchError(f"--layout '{layout}' has no synthetic generator (expected one of {', '.join(SYNTH_WRITERS)})")
+    mod, fn = SYNTH_WRITERS[layout].split(":")
+    return getattr(__import__(mod, fromlist=[fn]), fn)(out, **params)
+
+
 def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
     """Path of the cached synthetic data set (generated once, under a file lock)."""
-    writers = {"coco": "harness.data.coco:write_synthetic_coco"}
-    if layout not in writers:
-        raise BenchError(f"--layout '{layout}' has no synthetic generator (expected one of {', '.join(writers)})")
-    out = home() / "data" / f"synth-{layout}-{stable_hash({'seed': seed, **params}, 10)}"
+    from harness.data.scenes import SYNTH_VERSION
+    out = home() / "data" / f"synth-{layout}-{stable_hash({'seed': seed, 'version': SYNTH_VERSION, **params}, 10)}"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out.parent / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not out.exists():
-                mod, fn = writers[layout].split(":")
-                getattr(__import__(mod, fromlist=[fn]), fn)(out, seed=seed, **params)
+                write_synthetic(layout, out, seed=seed, **params)
     return out
 
 

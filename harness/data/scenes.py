@@ -1,17 +1,21 @@
 """Synthetic scenes: textured object classes on textured backgrounds, with occlusion and varied scale.
 
-Each class has its own shape *and* its own texture family (colours vary per instance), so a
-backbone that learns shape/texture features helps downstream, as on real data; backgrounds
-are drawn from other texture families. Rendering is deterministic given the numpy Generator.
+Each class has its own shape, its own texture family and a characteristic hue (instances vary
+around it, as real classes vary around typical colours), so a backbone that learned colour, texture
+and shape features helps downstream, as on real data. Backgrounds come from other texture families
+in less saturated colours of any hue. Rendering is deterministic given the numpy Generator.
 """
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 CLASSES = ("disc", "square", "triangle", "ring", "cross")
+# Bump when rendering changes: part of every synthetic data set's cache key.
+SYNTH_VERSION = 2
 
 
 @dataclass
@@ -28,10 +32,23 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
 
 
+def palette(rng: np.random.Generator, family: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two RGB colours in [0,1]: object class k (family < 5) around hue k/5 (+-0.04), saturated,
+    its second colour a darker shade; backgrounds (family >= 5) any hue, saturation <= 0.6."""
+    if family < len(CLASSES):
+        hue = (family / len(CLASSES) + rng.normal(0, 0.04)) % 1.0
+        c1 = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.55, 1.0), rng.uniform(0.6, 1.0)))
+        c2 = c1 * rng.uniform(0.15, 0.55)
+    else:
+        c1 = np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0, 0.6), rng.uniform(0.2, 0.9)))
+        c2 = np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0, 0.6), rng.uniform(0.2, 0.9)))
+    return c1.astype(np.float32), c2.astype(np.float32)
+
+
 def texture(rng: np.random.Generator, h: int, w: int, family: int) -> np.ndarray:
     """A float32 HxWx3 texture in [0,1]. Families 0-4 belong to object classes, 5-7 to backgrounds."""
     x, y = _grid(h, w)
-    c1, c2 = rng.uniform(0, 1, 3).astype(np.float32), rng.uniform(0, 1, 3).astype(np.float32)
+    c1, c2 = palette(rng, family)
     period = rng.uniform(4, 9)
     theta = rng.uniform(0, np.pi)
     u = x * np.cos(theta) + y * np.sin(theta)
