@@ -114,6 +114,21 @@ def _leaderboard(args: argparse.Namespace) -> None:
     print(_leaderboard_text(args.task, args.profile, args.protocol, args.format, args.results_root))
 
 
+def _perf(args: argparse.Namespace) -> None:
+    from harness.perf import run_all
+    from harness.registry import METHODS
+    names = args.method or [n for n in METHODS.names() if METHODS.get(n).config("mini").get("train") is not None]
+    for n in names:
+        METHODS.get(n)  # did-you-mean before any work
+    rows = run_all(names, args.steps)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print(f"{'method':<12} {'batch':>5} {'device':>6} {'step s':>8} {'img/s':>7} {'peak MiB':>9}")
+    for r in rows:
+        print(f"{r['method']:<12} {r['batch']:>5} {r['device']:>6} {r['step_s']:>8.3f} {r['images_per_s']:>7.1f} {r['peak_mem_mib']:>9.0f}")
+
+
 def _doctor(args: argparse.Namespace) -> None:
     from harness.doctor import report
     print(report(args.data_root))
@@ -185,6 +200,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="md", choices=["md", "csv", "json"])
     p.add_argument("--results-root", default=None)
     p.set_defaults(fn=_leaderboard)
+
+    p = sub.add_parser("perf", help="training step time and peak memory per method at the mini batch")
+    p.add_argument("--method", action="append", help="method to measure (repeatable; default: all that train)")
+    p.add_argument("--steps", type=int, default=5, help="timed steps after one warm-up step (median reported)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_perf)
 
     p = sub.add_parser("doctor", help="versions, compiled ops, data root and data sets found")
     p.add_argument("--data-root", default=None)

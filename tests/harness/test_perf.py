@@ -1,0 +1,12 @@
+from harness.cli import main
+from harness.perf import measure
+
+
+def test_measure_reports_time_and_memory():
+    r = measure("pixcontrast", steps=1, warmup=0)
+    assert r["step_s"] > 0 and r["peak_mem_mib"] > 100 and r["batch"] == 32 and r["images_per_s"] > 0
+
+
+def test_perf_cli_rejects_unknown_method(capsys):
+    assert main(["perf", "--method", "pixpr"]) == 2
+    assert "did you mean 'pixpro'" in capsys.readouterr().err
