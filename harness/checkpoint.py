@@ -120,3 +120,35 @@ def build_resnet(arch: str, state: dict[str, torch.Tensor] | None = None) -> tor
         if missing or res.unexpected_keys:
             raise BenchError(f"weights do not fit {arch}: missing {missing[:3]}, unexpected {res.unexpected_keys[:3]}")
     return model
+
+
+def heads_path(checkpoint: str | os.PathLike) -> Path:
+    """Where a checkpoint's extra heads live: <stem>.heads.safetensors beside it."""
+    p = Path(checkpoint)
+    return p.with_name(p.name.removesuffix(".safetensors") + ".heads.safetensors")
+
+
+def save_heads(checkpoint: str | os.PathLike, tensors: dict[str, torch.Tensor], backbone_sha: str,
+               meta: dict[str, Any]) -> Path:
+    """Write a method's extra heads (atomically) beside `checkpoint`, tied to its weights_sha256."""
+    path = heads_path(checkpoint)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tensors = {k: v.detach().cpu().float().contiguous() for k, v in tensors.items()}
+    save_file(tensors, str(tmp), metadata={"densebench_heads": json.dumps({**meta, "backbone_sha256": backbone_sha},
+                                                                          sort_keys=True, default=str)})
+    os.replace(tmp, path)
+    return path
+
+
+def load_heads(checkpoint: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, meta) of the heads saved beside a canonical checkpoint; refused if they belong to other weights."""
+    path = heads_path(checkpoint)
+    if not path.exists():
+        raise BenchError(f"{path}: no heads file beside {checkpoint} (written by `bench pretrain` for methods "
+                         "that keep heads, e.g. slotcon)")
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads((f.metadata() or {}).get("densebench_heads", "{}"))
+    if meta.get("backbone_sha256") != read_meta(checkpoint).get("weights_sha256"):
+        raise BenchError(f"{path}: heads belong to other weights than {checkpoint}")
+    return load_file(str(path)), meta

@@ -129,6 +129,14 @@ def _perf(args: argparse.Namespace) -> None:
         print(f"{r['method']:<12} {r['batch']:>5} {r['device']:>6} {r['step_s']:>8.3f} {r['images_per_s']:>7.1f} {r['peak_mem_mib']:>9.0f}")
 
 
+def _inspect_slots(args: argparse.Namespace) -> None:
+    from pretrainers.inspect_slots import inspect
+    active = inspect(args.checkpoint, args.image, args.out, args.size)
+    for im, n in zip(args.image, active):
+        print(f"{im}: {n} active slots")
+    print(f"mean {sum(active) / len(active):.1f} active slots per image; overlay written to {args.out}")
+
+
 def _doctor(args: argparse.Namespace) -> None:
     from harness.doctor import report
     print(report(args.data_root))
@@ -206,6 +214,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=5, help="timed steps after one warm-up step (median reported)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_perf)
+
+    p = sub.add_parser("inspect", help="look inside a checkpoint")
+    isub = p.add_subparsers(dest="inspect_cmd", required=True)
+    s = isub.add_parser("slots", help="overlay SlotCon's pixel-to-prototype assignment on images; count active slots")
+    s.add_argument("--checkpoint", required=True, help="a slotcon canonical checkpoint (heads file beside it)")
+    s.add_argument("--image", required=True, action="append", help="image file (repeatable)")
+    s.add_argument("--out", default="slots.png", help="PNG to write (default slots.png)")
+    s.add_argument("--size", type=int, default=None, help="input side in px (default: the pre-training crop)")
+    s.set_defaults(fn=_inspect_slots)
 
     p = sub.add_parser("doctor", help="versions, compiled ops, data root and data sets found")
     p.add_argument("--data-root", default=None)

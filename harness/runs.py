@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from harness import store
-from harness.checkpoint import IMAGENET_NORM, backbone_state, read_meta, save_canonical
+from harness.checkpoint import IMAGENET_NORM, backbone_state, read_meta, save_canonical, save_heads, weights_sha256
 from harness.config import file_sha256, home, stable_hash
 from harness.data import dataset_root, pretrain_files
 from harness.engine.trainer import TrainSpec, train
@@ -57,7 +57,11 @@ def pretrain(method_name: str, profile: str, seed: int = 0, data_root: str | Non
                 "pretrain_data": (f"{cfg['data']['layout']}:{cfg['data']['split']}" + (" (synthetic)" if profile == "mini" else ""))
                 if cfg.get("data") else "none", "encoder": method.export_encoder, "normalization": IMAGENET_NORM,
                 "config": cfg, "config_hash": key, "seed": seed, "train_summary": summary}
-        save_canonical(ckpt, backbone_state(method.backbone(model)), meta)
+        state = backbone_state(method.backbone(model))
+        heads = method.heads(model)
+        if heads:  # before the checkpoint: its existence marks the cache entry complete
+            save_heads(ckpt, heads, weights_sha256(state), {"method": method_name, "config": cfg})
+        save_canonical(ckpt, state, meta)
     return ckpt
 
 

@@ -12,7 +12,7 @@ import torchvision
 from torch.utils.data import Dataset
 
 from harness.registry import METHODS
-from pretrainers import mocov2, pixpro  # noqa: F401  (registers)
+from pretrainers import byol, densecl, mocov2, pixpro, slotcon  # noqa: F401  (registers)
 from pretrainers.base import Method
 
 

@@ -87,6 +87,12 @@ def byol_photometric(view: int, colour: bool = True) -> T.Compose:
     return T.Compose(ops)
 
 
+def byol_view(size: int, view: int, scale: tuple[float, float] = (0.08, 1.0), colour: bool = True) -> T.Compose:
+    """One BYOL view (ORL stage 1): RandomResizedCrop(size, scale), horizontal flip, then the
+    asymmetric photometric pipeline of `view` (1 or 2). PIL image -> normalised tensor [3, size, size]."""
+    return T.Compose([T.RandomResizedCrop(size, scale=scale), T.RandomHorizontalFlip(), byol_photometric(view, colour)])
+
+
 class GeometricTwoViews:
     """im -> (view1, view2, coord1, coord2): two crops with their geometry, photometric p1 / p2."""
 
@@ -97,3 +103,53 @@ class GeometricTwoViews:
         v1, c1 = self.crop(im)
         v2, c2 = self.crop(im)
         return self.p1(v1), self.p2(v2), c1, c2
+
+
+# ----------------------------------------------------------------------------- overlapping crop pairs
+def _overlap_area(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    """Pixel area shared by two crops given as (top i, left j, height h, width w)."""
+    (i1, j1, h1, w1), (i2, j2, h2, w2) = a, b
+    return max(0, min(j1 + w1, j2 + w2) - max(j1, j2)) * max(0, min(i1 + h1, i2 + h2) - max(i1, i2))
+
+
+class OverlappingCrops:
+    """SlotCon's crop pair: im -> (view1, view2, box1, box2, flip1, flip2).
+
+    Both crops are RandomResizedCrop(size, scale) with bicubic resampling; the second is redrawn (up
+    to 10 tries, then unconstrained) until it shares at least `min_overlap` of its own area with the
+    first. box_v = [x0, y0, x1, y1] is the two crops' intersection in view v's own frame, normalised
+    to [0, 1] by the crop's width and height; a flipped view mirrors it (x -> 1 - x), so the box
+    always names the same image region in the pixels the network sees. Facts from CVMI-Lab/SlotCon
+    `data/transforms.py`; p1 / p2 are the photometric pipelines of the two views.
+    """
+
+    def __init__(self, size: int, p1: Any, p2: Any, scale: tuple[float, float] = (0.08, 1.0),
+                 ratio: tuple[float, float] = (3 / 4, 4 / 3), min_overlap: float = 0.01, flip_p: float = 0.5) -> None:
+        self.size, self.p1, self.p2, self.scale, self.ratio = size, p1, p2, list(scale), list(ratio)
+        self.min_overlap, self.flip_p = min_overlap, flip_p
+
+    def _second(self, im: Image.Image, first: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        for _ in range(10):
+            c = T.RandomResizedCrop.get_params(im, self.scale, self.ratio)
+            if _overlap_area(c, first) >= self.min_overlap * c[2] * c[3]:
+                return c
+        return T.RandomResizedCrop.get_params(im, self.scale, self.ratio)
+
+    def __call__(self, im: Image.Image) -> tuple[torch.Tensor, ...]:
+        from torchvision.transforms import functional as TF
+        c1 = T.RandomResizedCrop.get_params(im, self.scale, self.ratio)
+        c2 = self._second(im, c1)
+        # the intersection in original pixels (may be empty if the fallback crop missed the first)
+        x0, y0 = max(c1[1], c2[1]), max(c1[0], c2[0])
+        x1, y1 = min(c1[1] + c1[3], c2[1] + c2[3]), min(c1[0] + c1[2], c2[0] + c2[2])
+        out_views, out_boxes, out_flips = [], [], []
+        for (i, j, h, w), photometric in ((c1, self.p1), (c2, self.p2)):
+            view = TF.resized_crop(im, i, j, h, w, [self.size, self.size], T.InterpolationMode.BICUBIC)
+            box = torch.tensor([(x0 - j) / w, (y0 - i) / h, (x1 - j) / w, (y1 - i) / h])
+            flip = random.random() < self.flip_p
+            if flip:
+                view, box = TF.hflip(view), torch.stack([1 - box[2], box[1], 1 - box[0], box[3]])
+            out_views.append(photometric(view))
+            out_boxes.append(box)
+            out_flips.append(torch.tensor(flip))
+        return (*out_views, *out_boxes, *out_flips)

@@ -41,6 +41,11 @@ class Method(ABC):
     def backbone(self, model: torch.nn.Module) -> torch.nn.Module:
         """The torchvision-named ResNet to export (fc is dropped by the canonical writer)."""
 
+    def heads(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+        """Extra tensors worth keeping beside the backbone (e.g. SlotCon's prototypes for inspection);
+        written to heads.safetensors next to the canonical checkpoint. None by default."""
+        return {}
+
 
 class ImageFiles(Dataset):
     """Images from a list of files (labels unused); transform(PIL RGB image) -> tuple of tensors."""

@@ -49,10 +49,25 @@ def resnet_with_mlp(arch: str, dim: int) -> nn.Module:
     return net
 
 
-def shuffled_forward(encoder: nn.Module, x: torch.Tensor, splits: int, gen: torch.Generator | None) -> torch.Tensor:
+def _cat(outs: list) -> Any:
+    """Concatenate per-chunk encoder outputs along the batch: tensors or tuples of tensors."""
+    return torch.cat(outs) if isinstance(outs[0], torch.Tensor) else tuple(torch.cat(o) for o in zip(*outs))
+
+
+def _unpermute(y: Any, perm: torch.Tensor) -> Any:
+    """Put batch rows of y (a tensor or tuple of tensors) back in the order before `perm`."""
+    if not isinstance(y, torch.Tensor):
+        return tuple(_unpermute(t, perm) for t in y)
+    out = torch.empty_like(y)
+    out[perm] = y
+    return out
+
+
+def shuffled_forward(encoder: nn.Module, x: torch.Tensor, splits: int, gen: torch.Generator | None) -> Any:
     """encoder(x) with shuffle-BN: across processes under DDP, else over `splits` chunks of one batch.
 
     With gen=None the batch is not shuffled (queries); chunks still get their own BN statistics.
+    The encoder may return a tensor or a tuple of tensors with the batch first (DenseCL's heads).
     """
     world = bdist.world_size()
     if world > 1 and gen is not None:
@@ -60,17 +75,13 @@ def shuffled_forward(encoder: nn.Module, x: torch.Tensor, splits: int, gen: torc
         perm = torch.randperm(len(xs), generator=gen).to(x.device)  # same on every rank (same seed)
         r, n = bdist.rank(), len(x)
         y = encoder(xs[perm[r * n:(r + 1) * n]])
-        ys = bdist.all_gather_cat(y)
-        out = torch.empty_like(ys)
-        out[perm] = ys
-        return out[r * n:(r + 1) * n]
+        ys = _unpermute(bdist.all_gather_cat(y) if isinstance(y, torch.Tensor)
+                        else tuple(bdist.all_gather_cat(t) for t in y), perm)
+        return ys[r * n:(r + 1) * n] if isinstance(ys, torch.Tensor) else tuple(t[r * n:(r + 1) * n] for t in ys)
     if world > 1 or splits <= 1:
         return encoder(x)
     perm = torch.randperm(len(x), generator=gen).to(x.device) if gen is not None else torch.arange(len(x), device=x.device)
-    y = torch.cat([encoder(c) for c in x[perm].chunk(splits)])
-    out = torch.empty_like(y)
-    out[perm] = y
-    return out
+    return _unpermute(_cat([encoder(c) for c in x[perm].chunk(splits)]), perm)
 
 
 class MoCo(nn.Module):

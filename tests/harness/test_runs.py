@@ -10,6 +10,15 @@ from harness import runs, store
 from harness.checkpoint import expected_keys, load_canonical
 from harness.errors import BenchError
 
+def tiny_pretrain(method: str) -> dict:
+    """Overrides that shrink a method's mini pre-training to one epoch at 64 px (18 iterations)."""
+    cfg = runs.METHODS.get(method).config("mini")
+    tiny = {"crop": 64, "train": {**cfg["train"], "epochs": 1, "workers": 0}}
+    if "K" in cfg:
+        tiny["K"] = 64
+    return tiny
+
+
 TINY_D2 = {"detectron2": {"SOLVER": {"MAX_ITER": 2, "STEPS": [1], "WARMUP_ITERS": 1},
                           "TEST": {"PRECISE_BN": {"NUM_ITER": 1}}}}
 
@@ -67,3 +76,16 @@ def test_bench_run_mocov2_coco_det_mini_end_to_end(tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness.cli", "results", "--results-root", str(tmp_path)],
                          capture_output=True, text=True, check=True).stdout
     assert "1 runs indexed" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["pixpro", "pixcontrast", "densecl", "byol", "slotcon"])
+def test_each_method_pretrains_and_feeds_coco_det(method, tmp_path):
+    """One mini pre-training per method (one epoch here) -> canonical checkpoint -> Detectron2 Mask R-CNN."""
+    ck = runs.pretrain(method, "mini", 0, progress=False, overrides=tiny_pretrain(method))
+    state, meta = load_canonical(ck)
+    assert meta["method"] == method and meta["encoder"] == ("ema" if method == "slotcon" else "online") and set(state) == set(expected_keys("resnet18"))
+    assert meta["train_summary"]["iters"] == 18 and all(torch.isfinite(v).all() for v in state.values())
+    rec = runs.evaluate(ck, "coco_det", None, "mini", results_root=tmp_path, overrides=TINY_D2)
+    assert rec["method"] == method and rec["notes"]["conversion"].startswith(f"{len(state)} tensors converted, 0 dropped")
+    assert all(rec["metrics"][k] is None or rec["metrics"][k] >= 0 for k in ("bbox/AP", "segm/AP"))
