@@ -3,4 +3,4 @@
 Framework imports (Detectron2, mmsegmentation) happen inside each task's functions, so listing
 tasks (`bench ls`) works even where a framework is missing; `bench doctor` says what is installed.
 """
-from benchmarks import detectron2_det  # noqa: F401  (registers coco_det)
+from benchmarks import detectron2_det, mmseg_seg  # noqa: F401  (registers coco_det, the segmentation tasks)

@@ -172,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_pretrain)
 
     p = sub.add_parser("convert", help="canonical checkpoint -> backend weights")
-    p.add_argument("--to", required=True, choices=["detectron2", "torchvision"])
+    p.add_argument("--to", required=True, choices=["detectron2", "torchvision", "mmseg"])
     p.add_argument("input")
     p.add_argument("output")
     p.set_defaults(fn=_convert)

@@ -75,7 +75,25 @@ def write_torchvision(state: dict[str, torch.Tensor], out: str | Path) -> Report
     return rep
 
 
-BACKENDS = {"detectron2": write_detectron2, "torchvision": write_torchvision}
+def to_mmseg(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], Report]:
+    """Canonical tensors -> mmseg plain `ResNet` (style pytorch) backbone keys: torchvision's names
+    exactly, fc and BN counters dropped (not ResNetV1c, whose deep stem torchvision weights cannot fill)."""
+    kept = {k: v.detach().cpu().float().contiguous() for k, v in state.items()
+            if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+    return kept, Report(converted=len(kept), dropped=sorted(set(state) - set(kept)))
+
+
+def write_mmseg(state: dict[str, torch.Tensor], out: str | Path) -> Report:
+    """Write {"state_dict": backbone tensors, "meta": {...}} (tensors only: loads with weights_only=True)."""
+    import io
+    kept, rep = to_mmseg(state)
+    buf = io.BytesIO()
+    torch.save({"state_dict": kept, "meta": {"author": "densebench", "format": "mmseg ResNet (style pytorch)"}}, buf)
+    atomic_write_bytes(out, buf.getvalue())
+    return rep
+
+
+BACKENDS = {"detectron2": write_detectron2, "torchvision": write_torchvision, "mmseg": write_mmseg}
 
 # ---------------------------------------------------------------- user / official files -> canonical
 # Which encoder each official release stores the exported backbone under (PROTOCOLS.md).

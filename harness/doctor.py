@@ -33,7 +33,12 @@ def report(data_root: str | None = None) -> str:
     else:
         lines.append("detectron2   NOT INSTALLED (coco_det cannot run; run scripts/bootstrap.sh)")
     mmseg, mmcv = _version("mmsegmentation"), _version("mmcv", "mmcv-lite")
-    lines.append(f"mmseg/mmcv   {mmseg or 'mmsegmentation not installed'}; {mmcv or 'mmcv not installed'}")
+    ops = ""
+    if mmcv and importlib.util.find_spec("mmcv") is not None:
+        from benchmarks.mm_compat import mmcv_ops_kind
+        ops = ("; compiled ops present" if mmcv_ops_kind() == "compiled" else
+               "; no compiled ops: DenseBench's stand-in is active (FCN/ASPP run; ops like DCN fail loudly)")
+    lines.append(f"mmseg/mmcv   {mmseg or 'mmsegmentation not installed'}; {mmcv or 'mmcv not installed'}{ops}")
     lines.append(f"pycocotools  {_version('pycocotools') or 'NOT INSTALLED'}; safetensors {_version('safetensors') or 'NOT INSTALLED'}")
     lines.append(f"home         {home()}  (DENSEBENCH_HOME: caches, checkpoints, results)")
     root = data_root or os.environ.get("DENSEBENCH_DATA")
@@ -49,6 +54,15 @@ def report(data_root: str | None = None) -> str:
                 lines.append(f"  coco {split:<5}  found: {ann}")
             except BenchError as e:
                 lines.append(f"  coco {split:<5}  missing: {e}")
+        from harness.data import LAYOUT_DIRS
+        from harness.data.seg import validate_seg
+        for layout, split in (("voc", "trainaug"), ("voc", "val"), ("cityscapes", "train"), ("cityscapes", "val"),
+                              ("ade20k", "train"), ("ade20k", "val")):
+            try:
+                n, _ = validate_seg(layout, os.path.join(root, LAYOUT_DIRS[layout]), split)
+                lines.append(f"  {layout} {split:<8} found: {n} images")
+            except BenchError as e:
+                lines.append(f"  {layout} {split:<8} missing: {e}")
     synth = sorted((home() / "data").glob("synth-*")) if (home() / "data").exists() else []
     lines.append(f"synthetic    {', '.join(p.name for p in synth) or 'none cached yet (made on first mini run)'}")
     return "\n".join(lines)

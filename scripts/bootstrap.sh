@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 py=${PYTHON:-python3}
 recipe=1  # bump when the venv-building steps below change
-key=$( (echo "$recipe"; cat requirements.txt scripts/build_detectron2.py) | sha256sum | cut -c1-12)
+key=$( (echo "$recipe"; cat requirements.txt requirements-mm.txt scripts/build_detectron2.py) | sha256sum | cut -c1-12)
 pyver=$("$py" -c 'import sys; print("py%d%d" % sys.version_info[:2])')
 root=${DENSEBENCH_VENV_ROOT:-$HOME/.cache/densebench/venvs}
 venv=$root/$pyver-$key
@@ -30,15 +30,21 @@ if [ ! -f "$venv/.complete" ]; then
   # this machine's pip takes these two from local disk (CUDA builds; they run on the CPU too)
   pipq torch==2.14.1 torchvision==0.29.1
   pipq -r requirements.txt
+  pipq --no-deps -r requirements-mm.txt
   "$venv/bin/python" scripts/build_detectron2.py >&2
-  "$venv/bin/python" -c "import torch, torchvision, detectron2.evaluation, pycocotools, safetensors" \
+  "$venv/bin/python" -c "import torch, torchvision, detectron2.evaluation, pycocotools, safetensors, faiss, skimage
+from benchmarks.mm_compat import mmcv_ops_kind; mmcv_ops_kind(); import mmseg.models, mmseg.datasets" \
     || { echo "bootstrap: $venv failed its import check" >&2; exit 1; }
   touch "$venv/.complete"
-  # keep one venv per Python version: remove those built from older dependency files (5+ GB each)
-  for old in "$root/$pyver"-*; do
-    [ "$old" != "$venv" ] && [ -d "$old" ] && { echo "bootstrap: removing stale $old" >&2; rm -rf "$old"; }
-  done
 fi
+touch "$venv/.last_used"
+# venvs are 5+ GB each: remove those of older dependency files once unused for 2 days (never one
+# that a running job may still use)
+for old in "$root/$pyver"-*; do
+  if [ "$old" != "$venv" ] && [ -d "$old" ] && [ -z "$(find "$old" -maxdepth 1 \( -name .last_used -o -name .complete \) -mtime -2)" ]; then
+    echo "bootstrap: removing $old (unused for 2 days)" >&2; rm -rf "$old"
+  fi
+done
 # (re)point the editable install at this checkout; cheap, and needed when the checkout moves
 if [ "$(cd / && "$venv/bin/python" -c 'import harness, os; print(os.path.dirname(os.path.dirname(harness.__file__)))' 2>/dev/null)" != "$top" ]; then
   pipq --no-deps --no-build-isolation -e "$top"

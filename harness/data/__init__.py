@@ -2,7 +2,8 @@
 
 Real data lives under `--data-root` or `$DENSEBENCH_DATA` in the standard layouts:
 `<root>/coco/{train2017,val2017,annotations}` (COCO 2017), `<root>/imagenet/train/<wnid>/*.JPEG`
-(ILSVRC-2012, images only: pre-training reads no labels). The `mini` profile uses synthetic
+(ILSVRC-2012, images only: pre-training reads no labels), and the segmentation layouts of
+harness.data.seg under `<root>/VOCdevkit/VOC2012`, `<root>/cityscapes`, `<root>/ade/ADEChallengeData2016`. The `mini` profile uses synthetic
 data written by `harness.data.<layout>` into `$DENSEBENCH_HOME/data/` (created on first use).
 """
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 from harness.config import home, stable_hash
 from harness.errors import BenchError
 
-LAYOUT_DIRS = {"coco": "coco", "imagenet": "imagenet"}
+# mmsegmentation's default data roots for the segmentation layouts (see harness.data.seg)
+LAYOUT_DIRS = {"coco": "coco", "imagenet": "imagenet", "voc": "VOCdevkit/VOC2012", "cityscapes": "cityscapes",
+               "ade20k": "ade/ADEChallengeData2016"}
 
 
 def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
@@ -26,7 +29,10 @@ def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
     return Path(base) / LAYOUT_DIRS[layout]
 
 
-SYNTH_WRITERS = {"coco": "harness.data.coco:write_synthetic_coco"}
+SYNTH_WRITERS = {"coco": "harness.data.coco:write_synthetic_coco",
+                 "voc": "harness.data.seg:write_synthetic_voc",
+                 "cityscapes": "harness.data.seg:write_synthetic_cityscapes",
+                 "ade20k": "harness.data.seg:write_synthetic_ade20k"}
 
 
 def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Path:

@@ -22,10 +22,12 @@ SYNTH_VERSION = 2
 class Scene:
     """image: uint8 HxWx3 RGB. instance_map: int32 HxW, 0 = background, k = instance k (1-based,
     visible pixels only, later instances occlude earlier ones). classes: class index (0-based into
-    CLASSES) of instance k at position k-1. boundary: bool HxW, pixels on instance borders."""
+    CLASSES) of instance k at position k-1. background: texture family of the background (5-7),
+    which the semantic-segmentation layouts use as a "stuff" class."""
     image: np.ndarray
     instance_map: np.ndarray
     classes: list[int]
+    background: int = 5
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +102,8 @@ def shape_mask(rng: np.random.Generator, h: int, w: int, cls: int, size: float, 
 def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int, int] = (2, 5),
                  min_visible: int = 40) -> Scene:
     """Render one scene of h x w pixels with a random number of objects in [lo, hi]."""
-    img = texture(rng, h, w, int(rng.integers(5, 8)))
+    background = int(rng.integers(5, 8))
+    img = texture(rng, h, w, background)
     inst = np.zeros((h, w), np.int32)
     classes: list[int] = []
     n = int(rng.integers(n_objects[0], n_objects[1] + 1))
@@ -124,4 +127,4 @@ def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int,
     classes = [classes[k - 1] for k in keep]
     noise = rng.normal(0, 0.02, img.shape).astype(np.float32)
     image = np.clip((img + noise) * 255.0, 0, 255).astype(np.uint8)
-    return Scene(image=image, instance_map=inst, classes=classes)
+    return Scene(image=image, instance_map=inst, classes=classes, background=background)

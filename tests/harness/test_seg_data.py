@@ -1,0 +1,60 @@
+"""Synthetic segmentation layouts: determinism, label ranges, VOC palette and borders, errors."""
+import hashlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from harness.data import write_synthetic
+from harness.data.seg import SYNTH_LABELS, validate_seg, voc_palette
+from harness.errors import BenchError
+
+
+def _digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(root)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory):
+    base = tmp_path_factory.mktemp("seg")
+    return {l: write_synthetic(l, base / l, seed=1, n_train=5, n_val=3) for l in ("voc", "cityscapes", "ade20k")}
+
+
+def test_deterministic(layouts, tmp_path):
+    again = write_synthetic("voc", tmp_path / "voc", seed=1, n_train=5, n_val=3)
+    assert _digest(again) == _digest(layouts["voc"])
+    other = write_synthetic("voc", tmp_path / "voc2", seed=2, n_train=5, n_val=3)
+    assert _digest(other) != _digest(layouts["voc"])
+
+
+def test_voc_layout_palette_and_ignore_borders(layouts):
+    root = layouts["voc"]
+    n, label = validate_seg("voc", root, "trainaug")
+    assert n == 5 and validate_seg("voc", root, "val")[0] == 3
+    with Image.open(label) as im:
+        assert im.mode == "P" and im.getpalette()[:9] == voc_palette()[:9] == [0, 0, 0, 128, 0, 0, 0, 128, 0]
+        lab = np.array(im)
+    assert set(np.unique(lab)) <= {0, 255, *SYNTH_LABELS["voc"]["shapes"]} and 255 in lab and 0 in lab
+
+
+def test_cityscapes_and_ade_label_ranges(layouts):
+    n, label = validate_seg("cityscapes", layouts["cityscapes"], "train")
+    assert n == 5 and label.name.endswith("_gtFine_labelTrainIds.png")
+    assert np.array(Image.open(label)).max() <= 18
+    n, label = validate_seg("ade20k", layouts["ade20k"], "val")
+    lab = np.array(Image.open(label))
+    assert n == 3 and lab.min() >= 1 and lab.max() <= 150  # 0 ("other") is ignored by reduce_zero_label
+
+
+def test_missing_files_name_what_was_expected(layouts, tmp_path):
+    with pytest.raises(BenchError, match=r"ImageSets/Segmentation/trainaug.txt: missing \(VOC2012 trainaug image list\)"):
+        validate_seg("voc", tmp_path, "trainaug")
+    broken = tmp_path / "city"
+    (broken / "leftImg8bit" / "val" / "x").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(broken / "leftImg8bit" / "val" / "x" / "x_000000_000019_leftImg8bit.png")
+    with pytest.raises(BenchError, match="x_000000_000019_gtFine_labelTrainIds.png: missing"):
+        validate_seg("cityscapes", broken, "val")
