@@ -3,4 +3,4 @@
 Framework imports (Detectron2, mmsegmentation) happen inside each task's functions, so listing
 tasks (`bench ls`) works even where a framework is missing; `bench doctor` says what is installed.
 """
-from benchmarks import detectron2_det, mmseg_seg  # noqa: F401  (registers coco_det, the segmentation tasks)
+from benchmarks import davis_vos, detectron2_det, mmseg_seg, retrieval  # noqa: F401  (registers the tasks)

@@ -95,7 +95,8 @@ def _import(args: argparse.Namespace) -> None:
 
 def _synth(args: argparse.Namespace) -> None:
     from harness.data import write_synthetic
-    out = write_synthetic(args.layout, args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val)
+    counts = {k: v for k, v in (("n_train", args.n_train), ("n_val", args.n_val)) if v is not None}
+    out = write_synthetic(args.layout, args.out, seed=args.seed, **counts)
     print(f"wrote synthetic {args.layout} to {out}")
 
 
@@ -115,8 +116,15 @@ def _leaderboard(args: argparse.Namespace) -> None:
 
 
 def _perf(args: argparse.Namespace) -> None:
-    from harness.perf import run_all
+    from harness.perf import davis_speed, run_all
     from harness.registry import METHODS
+    if args.davis:
+        r = davis_speed(n_seq=args.davis_sequences)
+        print(json.dumps(r) if args.json else
+              f"DAVIS J&F on {r['sequences']} x {r['frames']} frames at {r['size']}: reference (per-frame, official "
+              f"algorithm) {r['reference_s']} s, densebench {r['densebench_s']} s, {r['speedup']}x faster, "
+              f"identical numbers: {r['identical']} (J&F-Mean {r['J&F-Mean']})")
+        return
     names = args.method or [n for n in METHODS.names() if METHODS.get(n).config("mini").get("train") is not None]
     for n in names:
         METHODS.get(n)  # did-you-mean before any work
@@ -127,6 +135,14 @@ def _perf(args: argparse.Namespace) -> None:
     print(f"{'method':<12} {'batch':>5} {'device':>6} {'step s':>8} {'img/s':>7} {'peak MiB':>9}")
     for r in rows:
         print(f"{r['method']:<12} {r['batch']:>5} {r['device']:>6} {r['step_s']:>8.3f} {r['images_per_s']:>7.1f} {r['peak_mem_mib']:>9.0f}")
+
+
+def _davis_score(args: argparse.Namespace) -> None:
+    from benchmarks.davis_score import evaluate, write_csvs
+    glob, rows = evaluate(args.davis_root, args.results, args.set, args.workers)
+    g, s = write_csvs(args.results, args.set, glob, rows)  # always recomputed: never a stale CSV
+    print("  ".join(f"{k} {v:.3f}" for k, v in glob.items()))
+    print(f"wrote {g} and {s}")
 
 
 def _inspect_slots(args: argparse.Namespace) -> None:
@@ -190,11 +206,11 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="data utilities")
     dsub = p.add_subparsers(dest="data_cmd", required=True)
     s = dsub.add_parser("synth", help="write a synthetic data set in a real layout")
-    s.add_argument("--layout", required=True)
+    s.add_argument("--layout", required=True, help="coco, voc, cityscapes, ade20k or davis")
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--n-train", type=int, default=600)
-    s.add_argument("--n-val", type=int, default=100)
+    s.add_argument("--n-train", type=int, default=None, help="train images or sequences (default: the layout's mini size)")
+    s.add_argument("--n-val", type=int, default=None)
     s.set_defaults(fn=_synth)
 
     p = sub.add_parser("results", help="rebuild the SQLite index from the records and list runs")
@@ -212,8 +228,17 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("perf", help="training step time and peak memory per method at the mini batch")
     p.add_argument("--method", action="append", help="method to measure (repeatable; default: all that train)")
     p.add_argument("--steps", type=int, default=5, help="timed steps after one warm-up step (median reported)")
+    p.add_argument("--davis", action="store_true", help="instead: DAVIS J&F scoring speed against the official algorithm")
+    p.add_argument("--davis-sequences", type=int, default=4)
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_perf)
+
+    p = sub.add_parser("davis-score", help="DAVIS-2017 semi-supervised J&F of a directory of predictions")
+    p.add_argument("--davis-root", required=True, help="DAVIS-2017 root (JPEGImages/, Annotations/, ImageSets/)")
+    p.add_argument("--results", required=True, help="predictions: <results>/<sequence>/<frame>.png (indexed)")
+    p.add_argument("--set", default="val", help="ImageSets/2017/<set>.txt (default val)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.set_defaults(fn=_davis_score)
 
     p = sub.add_parser("inspect", help="look inside a checkpoint")
     isub = p.add_subparsers(dest="inspect_cmd", required=True)

@@ -17,7 +17,7 @@ from harness.errors import BenchError
 
 # mmsegmentation's default data roots for the segmentation layouts (see harness.data.seg)
 LAYOUT_DIRS = {"coco": "coco", "imagenet": "imagenet", "voc": "VOCdevkit/VOC2012", "cityscapes": "cityscapes",
-               "ade20k": "ade/ADEChallengeData2016"}
+               "ade20k": "ade/ADEChallengeData2016", "davis": "DAVIS"}
 
 
 def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
@@ -32,7 +32,8 @@ def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
 SYNTH_WRITERS = {"coco": "harness.data.coco:write_synthetic_coco",
                  "voc": "harness.data.seg:write_synthetic_voc",
                  "cityscapes": "harness.data.seg:write_synthetic_cityscapes",
-                 "ade20k": "harness.data.seg:write_synthetic_ade20k"}
+                 "ade20k": "harness.data.seg:write_synthetic_ade20k",
+                 "davis": "harness.data.davis:write_synthetic_davis"}
 
 
 def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Path:

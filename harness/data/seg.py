@@ -28,7 +28,7 @@ from harness.errors import BenchError
 # where the synthetic scene classes land: shapes (disc, square, triangle, ring, cross) and the
 # background families 5, 6, 7 (None: background is the data set's own background / ignore label)
 SYNTH_LABELS = {
-    "voc": {"shapes": [15, 7, 3, 5, 9], "stuff": [0, 0, 0]},          # person, car, bird, boat, chair; bg 0
+    "voc": {"shapes": [15, 7, 3, 5, 9], "stuff": [0, 0, 0]},          # person, car, bird, bottle, chair; bg 0
     "cityscapes": {"shapes": [11, 13, 12, 17, 18], "stuff": [0, 1, 2]},  # person, car, rider, motorcycle, bicycle; road, sidewalk, building
     "ade20k": {"shapes": [13, 21, 20, 24, 37], "stuff": [1, 2, 3]},    # person, car, chair, ... ; wall, building, sky
 }

@@ -58,3 +58,19 @@ def test_missing_files_name_what_was_expected(layouts, tmp_path):
     Image.new("RGB", (4, 4)).save(broken / "leftImg8bit" / "val" / "x" / "x_000000_000019_leftImg8bit.png")
     with pytest.raises(BenchError, match="x_000000_000019_gtFine_labelTrainIds.png: missing"):
         validate_seg("cityscapes", broken, "val")
+
+
+def test_synthetic_davis_layout_and_determinism(tmp_path):
+    from harness.cli import main
+    from harness.data.davis import annotation_files, frames, read_indexed, sequences
+    assert main(["data", "synth", "--layout", "davis", "--out", str(tmp_path / "a"), "--n-train", "1", "--n-val", "2"]) == 0
+    b = write_synthetic("davis", tmp_path / "b", n_train=1, n_val=2)
+    assert _digest(tmp_path / "a") == _digest(b)
+    seqs = sequences(b, "val")
+    assert len(seqs) == 2 and len(frames(b, seqs[0])) == len(annotation_files(b, seqs[0])) == 16
+    first = [read_indexed(f) for f in annotation_files(b, seqs[0])]
+    n = first[0].max()
+    assert n >= 1 and all(a.max() <= n for a in first)
+    assert any(not np.array_equal(first[0] == 1, a == 1) for a in first[1:])  # objects move
+    with pytest.raises(BenchError, match=r"ImageSets/2017/test.txt: missing"):
+        sequences(b, "test")

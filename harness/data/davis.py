@@ -1,0 +1,134 @@
+"""DAVIS-2017 layout (semi-supervised), reading and a synthetic video writer.
+
+Layout (davis2017-evaluation reads the same):
+    <root>/JPEGImages/480p/<seq>/00000.jpg ...      frames
+    <root>/Annotations/480p/<seq>/00000.png ...     indexed palette PNGs: 0 background, 1..K objects, 255 void
+    <root>/ImageSets/2017/{train,val}.txt           sequence names
+The number of objects of a sequence is the largest id in its first annotation (as the official
+evaluator counts them). Synthetic videos: 2-4 textured shapes on a panning textured background;
+objects move, grow and shrink, occlude each other (fixed depth order) and may leave the frame.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from harness.data.scenes import CLASSES, shape_mask, texture
+from harness.data.seg import voc_palette
+from harness.errors import BenchError
+
+RES = "480p"
+
+
+def sequences(root: str | os.PathLike, split: str) -> list[str]:
+    """Sequence names of ImageSets/2017/<split>.txt (one-line error naming the file if missing)."""
+    f = Path(root) / "ImageSets" / "2017" / f"{split}.txt"
+    if not f.is_file():
+        raise BenchError(f"{f}: missing (DAVIS-2017 {split} sequence list)")
+    names = [s.strip() for s in f.read_text().splitlines() if s.strip()]
+    if not names:
+        raise BenchError(f"{f}: empty sequence list")
+    return names
+
+
+def frames(root: str | os.PathLike, seq: str) -> list[Path]:
+    """Sorted frame files of a sequence."""
+    d = Path(root) / "JPEGImages" / RES / seq
+    files = sorted(d.glob("*.jpg"))
+    if not files:
+        raise BenchError(f"{d}: no frames (expected JPEGImages/{RES}/{seq}/00000.jpg ...)")
+    return files
+
+
+def annotation_files(root: str | os.PathLike, seq: str) -> list[Path]:
+    d = Path(root) / "Annotations" / RES / seq
+    files = sorted(d.glob("*.png"))
+    if not files:
+        raise BenchError(f"{d}: no annotations (expected Annotations/{RES}/{seq}/00000.png ...)")
+    return files
+
+
+def read_indexed(path: str | os.PathLike) -> np.ndarray:
+    """An indexed (palette or grey) PNG as uint8 label ids."""
+    with Image.open(path) as im:
+        if im.mode not in ("P", "L"):
+            raise BenchError(f"{path}: expected an indexed palette PNG (mode P), got mode {im.mode}")
+        return np.array(im)
+
+
+def write_indexed(path: str | os.PathLike, labels: np.ndarray) -> None:
+    """Write uint8 label ids as a palette PNG (the VOC/DAVIS colour map), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im = Image.fromarray(labels.astype(np.uint8), "P")
+    im.putpalette(voc_palette())
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    im.save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+def _visible_at_start(objs: list[dict], h: int, w: int, min_pixels: int = 20) -> list[dict]:
+    """Keep objects with at least min_pixels visible in frame 0 (the first annotation defines the
+    objects of a sequence, so an object hidden there would never be evaluated)."""
+    lab = np.zeros((h, w), np.int32)
+    for k, o in enumerate(objs, 1):
+        lab[shape_mask(np.random.default_rng(o["shape_seed"]), h, w, o["cls"], o["r"], o["c"][0], o["c"][1])] = k
+    return [o for k, o in enumerate(objs, 1) if (lab == k).sum() >= min_pixels]
+
+
+def write_synthetic_davis(out: str | os.PathLike, seed: int = 0, n_train: int = 8, n_val: int = 6,
+                          n_frames: int = 16, size: tuple[int, int] = (96, 128)) -> Path:
+    """Synthetic DAVIS-2017 (h x w = size); deterministic in the arguments; written atomically."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "ImageSets" / "2017").mkdir(parents=True)
+    h, w = size
+    pal = voc_palette()
+    for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
+        names = []
+        for i in range(n):
+            rng = np.random.default_rng([seed, split_seed, i, 7])
+            name = f"synth-{split}-{i:03d}"
+            names.append(name)
+            bg = texture(rng, h + 32, w + 32, int(rng.integers(5, 8)))
+            pan = rng.uniform(-1.0, 1.0, 2)
+            objs = []
+            for _ in range(int(rng.integers(2, 5))):
+                cls = int(rng.integers(0, len(CLASSES)))
+                objs.append({"cls": cls, "tex": texture(rng, h, w, cls), "shape_seed": int(rng.integers(1 << 30)),
+                             "c": np.array([rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h]),
+                             "v": rng.uniform(-3.5, 3.5, 2), "r": rng.uniform(0.12, 0.25) * min(h, w),
+                             "dr": rng.uniform(-0.04, 0.04)})
+            objs = _visible_at_start(objs, h, w)
+            for t in range(n_frames):
+                ox, oy = (16 + pan * t).round().astype(int).clip(0, 32)
+                img = bg[oy:oy + h, ox:ox + w].copy()
+                lab = np.zeros((h, w), np.uint8)
+                for k, o in enumerate(objs, 1):  # later objects are in front
+                    c = o["c"] + o["v"] * t
+                    r = o["r"] * (1 + o["dr"] * t)
+                    m = shape_mask(np.random.default_rng(o["shape_seed"]), h, w, o["cls"], r, c[0], c[1])
+                    shift = np.roll(o["tex"], (int(round(o["v"][1] * t)), int(round(o["v"][0] * t))), (0, 1))
+                    img[m] = shift[m]
+                    lab[m] = k
+                jpg = tmp / "JPEGImages" / RES / name / f"{t:05d}.jpg"
+                jpg.parent.mkdir(parents=True, exist_ok=True)
+                noise = rng.normal(0, 0.02, img.shape).astype(np.float32)
+                cv2.imwrite(str(jpg), np.clip((img + noise) * 255, 0, 255).astype(np.uint8)[..., ::-1],
+                            [cv2.IMWRITE_JPEG_QUALITY, 95])
+                png = tmp / "Annotations" / RES / name / f"{t:05d}.png"
+                png.parent.mkdir(parents=True, exist_ok=True)
+                im = Image.fromarray(lab, "P")
+                im.putpalette(pal)
+                im.save(png)
+        (tmp / "ImageSets" / "2017" / f"{split}.txt").write_text("\n".join(names) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out
