@@ -61,6 +61,20 @@ class ImageFiles(Dataset):
             return self.transform(im.convert("RGB"))
 
 
+@torch.no_grad()
+def ema_update(pairs: list[tuple[torch.nn.Module, torch.nn.Module]], m: float) -> None:
+    """target <- m * target + (1 - m) * online, parameter by parameter, for each (online, target) pair."""
+    for online, target in pairs:
+        for pt, po in zip(target.parameters(), online.parameters()):
+            pt.mul_(m).add_(po.detach(), alpha=1 - m)
+
+
+# recipe pieces shared by PixPro and SlotCon (SlotCon's schedule is PixPro's: ../shared/PROTOCOLS.md)
+LARS_LINEAR = {"name": "lars", "lr": 1.0, "lr_scaling": "linear", "momentum": 0.9, "weight_decay": 1e-5, "exclude_1d": True}
+WARMUP_COSINE = {"name": "cosine", "per": "iter", "warmup_epochs": 5, "warmup_from": 0.01, "final_lr": 1e-6}
+EMA_COSINE = {"base": 0.99, "schedule": "cosine"}
+
+
 def resnet_c5(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The C5 feature map of a torchvision ResNet (before pooling): [N, 3, S, S] -> [N, C5, S/32, S/32]."""
     x = net.maxpool(net.relu(net.bn1(net.conv1(x))))

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from harness.registry import METHODS
 from pretrainers.augment import TwoViews, byol_view
-from pretrainers.base import ImageFiles, Method
+from pretrainers.base import ImageFiles, Method, ema_update
 
 
 # ----------------------------------------------------------------------------- the paper's function
@@ -55,9 +55,7 @@ class BYOL(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self, m: float) -> None:
-        for online, target in ((self.backbone, self.backbone_t), (self.projector, self.projector_t)):
-            for pt, po in zip(target.parameters(), online.parameters()):
-                pt.mul_(m).add_(po.detach(), alpha=1 - m)
+        ema_update([(self.backbone, self.backbone_t), (self.projector, self.projector_t)], m)
 
     def forward(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         v1, v2 = batch                                                 # [N, 3, S, S] each

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 from harness.engine import dist as bdist
 from harness.registry import METHODS
 from pretrainers.augment import TwoViews, mocov2_view
-from pretrainers.base import ImageFiles, Method, resnet_c5
+from pretrainers.base import ImageFiles, Method, ema_update, resnet_c5
 from pretrainers.mocov2 import moco_infonce, shuffled_forward
 
 
@@ -90,8 +90,7 @@ class DenseCL(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self, m: float) -> None:
-        for pk, pq in zip(self.encoder_k.parameters(), self.encoder_q.parameters()):
-            pk.mul_(m).add_(pq.detach(), alpha=1 - m)
+        ema_update([(self.encoder_q, self.encoder_k)], m)
 
     @torch.no_grad()
     def _enqueue(self, k: torch.Tensor, k2: torch.Tensor) -> None:

@@ -27,7 +27,7 @@ from torch.utils.data import Dataset
 from harness.engine import dist as bdist
 from harness.registry import METHODS
 from pretrainers.augment import TwoViews, mocov2_view
-from pretrainers.base import ImageFiles, Method
+from pretrainers.base import ImageFiles, Method, ema_update
 
 
 def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, T: float) -> torch.Tensor:
@@ -99,8 +99,7 @@ class MoCo(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self, m: float) -> None:
-        for pk, pq in zip(self.encoder_k.parameters(), self.encoder_q.parameters()):
-            pk.mul_(m).add_(pq.detach(), alpha=1 - m)
+        ema_update([(self.encoder_q, self.encoder_k)], m)
 
     @torch.no_grad()
     def _enqueue(self, k: torch.Tensor) -> None:

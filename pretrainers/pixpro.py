@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from harness.registry import METHODS
 from pretrainers.augment import CropWithCoords, GeometricTwoViews, byol_photometric
-from pretrainers.base import ImageFiles, Method, resnet_c5
+from pretrainers.base import EMA_COSINE, LARS_LINEAR, WARMUP_COSINE, ImageFiles, Method, ema_update, resnet_c5
 
 
 # ----------------------------------------------------------------------------- the paper's functions
@@ -113,9 +113,7 @@ class PixelContrastModel(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self, m: float) -> None:
-        for online, target in ((self.encoder, self.encoder_k), (self.projector, self.projector_k)):
-            for pt, po in zip(target.parameters(), online.parameters()):
-                pt.mul_(m).add_(po.detach(), alpha=1 - m)
+        ema_update([(self.encoder, self.encoder_k), (self.projector, self.projector_k)], m)
 
     def forward(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         x1, x2, c1, c2 = batch                                             # views [N,3,S,S], coords [N,4]
@@ -136,9 +134,7 @@ class PixelContrastModel(nn.Module):
 
 
 # ----------------------------------------------------------------------------- recipes
-_LARS = {"name": "lars", "lr": 1.0, "lr_scaling": "linear", "momentum": 0.9, "weight_decay": 1e-5, "exclude_1d": True}
-_SCHED = {"name": "cosine", "per": "iter", "warmup_epochs": 5, "warmup_from": 0.01, "final_lr": 1e-6}
-_EMA = {"base": 0.99, "schedule": "cosine"}
+_LARS, _SCHED, _EMA = LARS_LINEAR, WARMUP_COSINE, EMA_COSINE
 _COMMON = {"hidden": 4096, "dim": 256, "T": 0.7, "gamma": 2.0, "crop": 224, "scale": [0.08, 1.0], "colour_aug": True}
 
 

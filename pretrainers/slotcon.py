@@ -35,7 +35,7 @@ from torchvision.ops import roi_align
 from harness.engine import dist as bdist
 from harness.registry import METHODS
 from pretrainers.augment import OverlappingCrops, byol_photometric
-from pretrainers.base import ImageFiles, Method, resnet_c5
+from pretrainers.base import EMA_COSINE, LARS_LINEAR, WARMUP_COSINE, ImageFiles, Method, ema_update, resnet_c5
 
 
 # ----------------------------------------------------------------------------- the paper's functions
@@ -152,9 +152,7 @@ class SlotConModel(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self, m: float) -> None:
-        for online, target in self._pairs():
-            for pt, po in zip(target.parameters(), online.parameters()):
-                pt.mul_(m).add_(po.detach(), alpha=1 - m)
+        ema_update(self._pairs(), m)
 
     def teacher_dots(self, x: torch.Tensor) -> torch.Tensor:
         """The teacher's pixel-to-prototype scores of images x [N, 3, S, S] -> [N, K, S/32, S/32]."""
@@ -186,9 +184,7 @@ class SlotConModel(nn.Module):
 
 
 # ----------------------------------------------------------------------------- recipes
-_LARS = {"name": "lars", "lr": 1.0, "lr_scaling": "linear", "momentum": 0.9, "weight_decay": 1e-5, "exclude_1d": True}
-_SCHED = {"name": "cosine", "per": "iter", "warmup_epochs": 5, "warmup_from": 0.01, "final_lr": 1e-6}
-_EMA = {"base": 0.99, "schedule": "cosine"}
+_LARS, _SCHED, _EMA = LARS_LINEAR, WARMUP_COSINE, EMA_COSINE  # PixPro's recipe
 _COMMON = {"hidden": 4096, "dim": 256, "t_teacher": 0.07, "t_student": 0.1, "center_momentum": 0.9,
            "group_weight": 0.5, "slot_tau": 0.2, "crop": 224, "scale": [0.08, 1.0], "min_overlap": 0.01}
 
