@@ -15,15 +15,18 @@ from harness.errors import BenchError
 
 def frame(records: Sequence[dict[str, Any]], task: str, profile: str | None = None,
           protocol: str | None = None) -> pd.DataFrame:
-    """Long table of the task's runs: one row per record, one column per metric."""
+    """Long table of the task's runs: one row per (protocol, profile, method, checkpoint, seed), the
+    latest record where a run was repeated (a rerun replaces, never doubles, a seed), one column per metric."""
     rows = [{"method": r["method"], "checkpoint": r["checkpoint_sha256"][:8], "protocol": r["protocol_full"],
-             "profile": r["profile"], "seed": r["seed"], **r["metrics"]}
+             "profile": r["profile"], "seed": r["seed"], "created": r.get("created", ""), **r["metrics"]}
             for r in records if r["task"] == task and (profile is None or r["profile"] == profile)
             and (protocol is None or r["protocol"] == protocol.split("/")[-1].split("@")[0])]
     if not rows:
         raise BenchError(f"no results for task '{task}'" + (f" at profile '{profile}'" if profile else "")
                          + " (run `bench run --task ...` first)")
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows).sort_values("created", kind="stable")
+    df = df.drop_duplicates(["protocol", "profile", "method", "checkpoint", "seed"], keep="last")
+    return df.drop(columns="created").reset_index(drop=True)
 
 
 def summarise(df: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:

@@ -65,3 +65,14 @@ def test_leaderboard_mean_std_best(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["bbox/AP"] == {"mean": 31.0, "std": pytest.approx(1.41421356)} and rows[1]["bbox/AP"]["std"] is None
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path / "empty")]) == 2
+
+
+def test_leaderboard_rerun_of_a_seed_replaces_it(tmp_path, capsys):
+    import time
+    from harness.cli import main
+    _record(tmp_path, "mocov2", 0, 10.0)
+    time.sleep(1.1)  # records are stamped to the second
+    _record(tmp_path, "mocov2", 0, 30.0)  # the same seed run again: the later record counts, once
+    _record(tmp_path, "mocov2", 1, 32.0)
+    assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
+    assert "| mocov2 | abababab | 2 | 31.0 +- 1.4 | 26.0 +- 1.4 |" in capsys.readouterr().out  # one row: nothing to mark
