@@ -10,3 +10,9 @@ def test_measure_reports_time_and_memory():
 def test_perf_cli_rejects_unknown_method(capsys):
     assert main(["perf", "--method", "pixpr"]) == 2
     assert "did you mean 'pixpro'" in capsys.readouterr().err
+
+
+def test_davis_speed_reports_identical_numbers():
+    from harness.perf import davis_speed
+    r = davis_speed(n_seq=2, n_frames=5, size=(60, 90), workers=1)
+    assert r["identical"] and r["reference_s"] >= 0 and r["densebench_s"] >= 0 and 0 <= r["J&F-Mean"] <= 1
