@@ -34,12 +34,17 @@ def _print_result(rec: dict, task_metrics: tuple[str, ...]) -> None:
     print(f"{rec['protocol_full']} ({rec['profile']}) {rec['method']} seed {rec['seed']}: {shown}")
 
 
-def _leaderboard_text(task: str, profile: str | None, protocol: str | None, fmt: str, root: str | None) -> str:
+def _leaderboard_text(task: str, profile: str | None, protocol: str | None, fmt: str, root: str | None,
+                      all_metrics: bool = False) -> str:
     from harness import store
     from harness.registry import TASKS
     from leaderboards.table import frame, render, summarise
     df = frame(store.iter_records(root), task, profile, protocol)
-    return render(summarise(df, TASKS.get(task).metrics), fmt)
+    metrics = TASKS.get(task).metrics
+    if all_metrics:  # every metric the records hold (e.g. per-class IoU), headline ones first
+        metrics = (*metrics, *sorted(c for c in df.columns if c not in metrics and c not in
+                                     ("method", "checkpoint", "protocol", "profile", "seed")))
+    return render(summarise(df, metrics), fmt)
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -112,7 +117,7 @@ def _results(args: argparse.Namespace) -> None:
 def _leaderboard(args: argparse.Namespace) -> None:
     from harness.registry import TASKS
     TASKS.get(args.task)
-    print(_leaderboard_text(args.task, args.profile, args.protocol, args.format, args.results_root))
+    print(_leaderboard_text(args.task, args.profile, args.protocol, args.format, args.results_root, args.all))
 
 
 def _perf(args: argparse.Namespace) -> None:
@@ -223,6 +228,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default=None)
     p.add_argument("--format", default="md", choices=["md", "csv", "json"])
     p.add_argument("--results-root", default=None)
+    p.add_argument("--all", action="store_true", help="every recorded metric (per-class IoU, ...), not only the headline ones")
     p.set_defaults(fn=_leaderboard)
 
     p = sub.add_parser("perf", help="training step time and peak memory per method at the mini batch")

@@ -32,6 +32,7 @@ def frame(records: Sequence[dict[str, Any]], task: str, profile: str | None = No
 def summarise(df: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """Group by (protocol, profile, method, checkpoint): mean, std and count over seeds."""
     metrics = [m for m in metrics if m in df.columns] or [c for c in df.columns if "/" in c]
+    df = df.assign(**{m: pd.to_numeric(df[m], errors="coerce") for m in metrics})  # null (no value) -> NaN
     g = df.groupby(["protocol", "profile", "method", "checkpoint"], sort=True)
     out = g[metrics].agg(["mean", "std"])
     out["seeds"] = g["seed"].nunique()
@@ -65,7 +66,7 @@ def render(summary: pd.DataFrame, fmt: str) -> str:
             cells = []
             for m in metrics:
                 mu, sd = row[(m, "mean")], row[(m, "std")]
-                cell = f"{mu:.1f}" + (f" +- {sd:.1f}" if pd.notna(sd) else "")
+                cell = "n/a" if pd.isna(mu) else f"{mu:.1f}" + (f" +- {sd:.1f}" if pd.notna(sd) else "")
                 cells.append(f"**{cell}**" if mu == best[m] and len(part) > 1 else cell)
             lines.append(f"| {idx[2]} | {idx[3]} | {int(row[('seeds', '')])} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
