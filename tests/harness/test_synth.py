@@ -81,7 +81,8 @@ def test_cli_synth(tmp_path, capsys):
     assert main(["data", "synth", "--layout", "coco", "--out", str(tmp_path / "s"), "--n-train", "3", "--n-val", "2"]) == 0
     assert (tmp_path / "s" / "annotations" / "instances_train2017.json").is_file()
     assert not list(tmp_path.glob(".s.tmp*"))  # nothing half-written left behind
-    assert main(["data", "synth", "--layout", "voc", "--out", str(tmp_path / "v")]) == 2
+    assert main(["data", "synth", "--layout", "kitti", "--out", str(tmp_path / "v")]) == 2
+    assert "--layout 'kitti' has no synthetic generator" in capsys.readouterr().err and not (tmp_path / "v").exists()
 
 
 def test_real_root_error_names_what_to_set(monkeypatch):

@@ -1,4 +1,6 @@
 """Run by test_slotcon under torchrun (2 gloo processes): each holds half of a seeded batch."""
+import sys
+
 import torch
 
 from harness.engine import dist as bdist
@@ -19,4 +21,6 @@ if __name__ == "__main__":
     loss = slot_loss(q, k, dq, dk, torch.nn.Identity(), 0.2)
     n = int((valid_slots(dq) & valid_slots(dk)).sum())
     c = updated_center(torch.zeros(1, 6), dk.permute(0, 2, 3, 1).flatten(0, 2), 0.9)
-    print(f"RANK {rank} LOSS {loss.item():.8f} N {n} C {c.sum().item():.8f}")
+    # one write per line: the two ranks share stdout
+    sys.stdout.write(f"RANK {rank} LOSS {loss.item():.8f} N {n} C {c.sum().item():.8f}\n")
+    sys.stdout.flush()

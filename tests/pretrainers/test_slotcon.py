@@ -124,7 +124,7 @@ def test_two_processes_gather_keys_like_one_process(tmp_path):
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
                         str(worker)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    got = {int(m[0]): (float(m[1]), int(m[2]), float(m[3])) for m in re.findall(r"RANK (\d) LOSS (\S+) N (\d+) C (\S+)", r.stdout)}
+    got = {int(m[0]): (float(m[1]), int(m[2]), float(m[3])) for m in re.findall(r"RANK (\d) LOSS (-?\d+\.\d{8}) N (\d+) C (-?\d+\.\d{8})", r.stdout)}
     assert set(got) == {0, 1}
     sys.path.insert(0, str(worker.parent))
     from _slotcon_gather_worker import inputs  # the same seeded tensors, whole batch in one process
