@@ -51,7 +51,7 @@ def assign(checkpoint: str | Path, images: list[str | Path], size: int | None = 
                 x = tf(im.convert("RGB"))[None]
             _, dots = semantic_grouping(projector(resnet_c5(encoder, x)), heads["prototypes"], cfg["t_teacher"])
             out.append(dots[0].argmax(0).numpy())
-    return out, meta
+    return out, {**meta, "n_prototypes": int(heads["prototypes"].shape[0])}
 
 
 def overlay(image: str | Path, assignment: np.ndarray, n_prototypes: int, alpha: float = 0.5) -> Image.Image:
@@ -66,8 +66,8 @@ def overlay(image: str | Path, assignment: np.ndarray, n_prototypes: int, alpha:
 def inspect(checkpoint: str | Path, images: list[str | Path], out: str | Path, size: int | None = None) -> list[int]:
     """Write the overlays side by side into one PNG at `out`; return active slots per image."""
     import io
-    assignments, _ = assign(checkpoint, images, size)
-    k = int(load_heads(checkpoint)[0]["prototypes"].shape[0])
+    assignments, meta = assign(checkpoint, images, size)
+    k = meta["n_prototypes"]
     tiles = [overlay(p, a, k) for p, a in zip(images, assignments)]
     h = max(t.height for t in tiles)
     sheet = Image.new("RGB", (sum(t.width for t in tiles), h))

@@ -11,7 +11,6 @@ objects move, grow and shrink, occlude each other (fixed depth order) and may le
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import cv2
@@ -19,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from harness.data.scenes import CLASSES, shape_mask, texture
-from harness.data.seg import voc_palette
+from harness.data.seg import publish_dir, save_palette_png, staging_dir
 from harness.errors import BenchError
 
 RES = "480p"
@@ -65,10 +64,8 @@ def write_indexed(path: str | os.PathLike, labels: np.ndarray) -> None:
     """Write uint8 label ids as a palette PNG (the VOC/DAVIS colour map), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    im = Image.fromarray(labels.astype(np.uint8), "P")
-    im.putpalette(voc_palette())
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    im.save(tmp, format="PNG")
+    save_palette_png(tmp, labels)
     os.replace(tmp, path)
 
 
@@ -85,11 +82,9 @@ def write_synthetic_davis(out: str | os.PathLike, seed: int = 0, n_train: int = 
                           n_frames: int = 16, size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic DAVIS-2017 (h x w = size); deterministic in the arguments; written atomically."""
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = staging_dir(out)
     (tmp / "ImageSets" / "2017").mkdir(parents=True)
     h, w = size
-    pal = voc_palette()
     for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
         names = []
         for i in range(n):
@@ -124,11 +119,6 @@ def write_synthetic_davis(out: str | os.PathLike, seed: int = 0, n_train: int = 
                             [cv2.IMWRITE_JPEG_QUALITY, 95])
                 png = tmp / "Annotations" / RES / name / f"{t:05d}.png"
                 png.parent.mkdir(parents=True, exist_ok=True)
-                im = Image.fromarray(lab, "P")
-                im.putpalette(pal)
-                im.save(png)
+                save_palette_png(png, lab)
         (tmp / "ImageSets" / "2017" / f"{split}.txt").write_text("\n".join(names) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    return publish_dir(tmp, out)

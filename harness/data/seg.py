@@ -49,6 +49,13 @@ def voc_palette() -> list[int]:
     return pal
 
 
+def save_palette_png(path: str | os.PathLike, labels: np.ndarray) -> None:
+    """Write uint8 label ids as an indexed PNG with the VOC/DAVIS colour map."""
+    im = Image.fromarray(labels.astype(np.uint8), "P")
+    im.putpalette(voc_palette())
+    im.save(path, format="PNG")
+
+
 def semantic_map(instance_map: np.ndarray, classes: list[int], background: int, layout: str,
                  border: int = 0) -> np.ndarray:
     """uint8 label map of a scene in `layout`'s ids; `border` px around objects set to 255 (VOC style)."""
@@ -71,14 +78,16 @@ def _scenes(seed: int, split_seed: int, n: int, size: tuple[int, int]):
         yield i, render_scene(rng, h, w)
 
 
-def _finish(tmp: Path, out: Path) -> Path:
+def publish_dir(tmp: Path, out: Path) -> Path:
+    """Replace `out` by the finished staging directory `tmp` (the last step of every synthetic writer)."""
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
     return out
 
 
-def _tmp(out: Path) -> Path:
+def staging_dir(out: Path) -> Path:
+    """A fresh sibling directory to write a data set into before publish_dir renames it to `out`."""
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -90,32 +99,30 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
     """Synthetic VOC2012 + aug: train ids are both train.txt and trainaug.txt (SBD adds no extra images
     here); palette PNGs with 255 on a 1-px object border band."""
     out = Path(out)
-    tmp = _tmp(out)
+    tmp = staging_dir(out)
     for d in ("JPEGImages", "SegmentationClass", "SegmentationClassAug", "ImageSets/Segmentation"):
         (tmp / d).mkdir(parents=True)
-    pal = voc_palette()
     lists: dict[str, list[str]] = {"train": [], "val": []}
     for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
         for i, scene in _scenes(seed, split_seed, n, size):
             name = f"2007_{split_seed}{i:05d}"
             cv2.imwrite(str(tmp / "JPEGImages" / f"{name}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-            png = Image.fromarray(semantic_map(scene.instance_map, scene.classes, scene.background, "voc", border=1), "P")
-            png.putpalette(pal)
-            png.save(tmp / "SegmentationClass" / f"{name}.png")
-            png.save(tmp / "SegmentationClassAug" / f"{name}.png")
+            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "voc", border=1)
+            save_palette_png(tmp / "SegmentationClass" / f"{name}.png", lab)
+            save_palette_png(tmp / "SegmentationClassAug" / f"{name}.png", lab)
             lists[split].append(name)
     seg = tmp / "ImageSets" / "Segmentation"
     (seg / "train.txt").write_text("\n".join(lists["train"]) + "\n")
     (seg / "trainaug.txt").write_text("\n".join(lists["train"]) + "\n")
     (seg / "val.txt").write_text("\n".join(lists["val"]) + "\n")
-    return _finish(tmp, out)
+    return publish_dir(tmp, out)
 
 
 def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
                                size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic Cityscapes: leftImg8bit PNGs and gtFine labelTrainIds PNGs, one city per split."""
     out = Path(out)
-    tmp = _tmp(out)
+    tmp = staging_dir(out)
     for split, n, split_seed, city in (("train", n_train, 0, "synthtown"), ("val", n_val, 1, "synthville")):
         (tmp / "leftImg8bit" / split / city).mkdir(parents=True)
         (tmp / "gtFine" / split / city).mkdir(parents=True)
@@ -124,14 +131,14 @@ def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: i
             cv2.imwrite(str(tmp / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"), scene.image[..., ::-1])
             lab = semantic_map(scene.instance_map, scene.classes, scene.background, "cityscapes")
             Image.fromarray(lab, "L").save(tmp / "gtFine" / split / city / f"{stem}_gtFine_labelTrainIds.png")
-    return _finish(tmp, out)
+    return publish_dir(tmp, out)
 
 
 def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
                            size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic ADEChallengeData2016: jpg images and 0..150 label PNGs (0 = other)."""
     out = Path(out)
-    tmp = _tmp(out)
+    tmp = staging_dir(out)
     for split, n, split_seed, folder, prefix in (("train", n_train, 0, "training", "ADE_train"),
                                                  ("val", n_val, 1, "validation", "ADE_val")):
         (tmp / "images" / folder).mkdir(parents=True)
@@ -141,7 +148,7 @@ def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int =
             cv2.imwrite(str(tmp / "images" / folder / f"{stem}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             lab = semantic_map(scene.instance_map, scene.classes, scene.background, "ade20k")
             Image.fromarray(lab, "L").save(tmp / "annotations" / folder / f"{stem}.png")
-    return _finish(tmp, out)
+    return publish_dir(tmp, out)
 
 
 # ----------------------------------------------------------------------------- validation of real layouts
