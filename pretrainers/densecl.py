@@ -23,11 +23,10 @@ import torchvision
 from torch import nn
 from torch.utils.data import Dataset
 
-from harness.engine import dist as bdist
 from harness.registry import METHODS
 from pretrainers.augment import TwoViews, mocov2_view
 from pretrainers.base import ImageFiles, Method, ema_update, resnet_c5
-from pretrainers.mocov2 import moco_infonce, shuffled_forward
+from pretrainers.mocov2 import enqueue, moco_infonce, shuffled_forward
 
 
 # ----------------------------------------------------------------------------- the paper's functions
@@ -92,15 +91,6 @@ class DenseCL(nn.Module):
     def momentum_update(self, m: float) -> None:
         ema_update([(self.encoder_q, self.encoder_k)], m)
 
-    @torch.no_grad()
-    def _enqueue(self, k: torch.Tensor, k2: torch.Tensor) -> None:
-        k, k2 = bdist.all_gather_cat(k), bdist.all_gather_cat(k2)
-        K, p = self.queue.shape[1], int(self.queue_ptr)
-        assert K % len(k) == 0, "queue size must be a multiple of the global batch"
-        self.queue[:, p:p + len(k)] = k.T
-        self.queue2[:, p:p + len(k)] = k2.T
-        self.queue_ptr.fill_((p + len(k)) % K)
-
     def forward(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         x_q, x_k = batch                                                   # [N, 3, H, W] each
         q, q_dense, _, fq = shuffled_forward(self.encoder_q, x_q, self.bn_splits, None)
@@ -112,7 +102,7 @@ class DenseCL(nn.Module):
         q, q_dense = F.normalize(q, dim=1), F.normalize(q_dense, dim=1)
         single, dense = densecl_loss(q, k, self.queue.clone().detach(), q_dense, k_dense, match,
                                      self.queue2.clone().detach(), self.tau, self.lam)
-        self._enqueue(k, k2)
+        enqueue([self.queue, self.queue2], self.queue_ptr, [k, k2])
         self.step += 1
         return {"loss": single + dense, "loss_single": single.detach(), "loss_dense": dense.detach()}
 

@@ -84,6 +84,18 @@ def shuffled_forward(encoder: nn.Module, x: torch.Tensor, splits: int, gen: torc
     return _unpermute(_cat([encoder(c) for c in x[perm].chunk(splits)]), perm)
 
 
+@torch.no_grad()
+def enqueue(queues: list[torch.Tensor], ptr: torch.Tensor, keys: list[torch.Tensor]) -> None:
+    """Write this step's keys of every process into the ring-buffer queues [C, K] at ptr, advance ptr.
+    keys[i]: [N, C] goes into queues[i]; all queues share one pointer."""
+    keys = [bdist.all_gather_cat(k) for k in keys]
+    K, p, n = queues[0].shape[1], int(ptr), len(keys[0])
+    assert K % n == 0, "queue size must be a multiple of the global batch"
+    for q, k in zip(queues, keys):
+        q[:, p:p + n] = k.T
+    ptr.fill_((p + n) % K)
+
+
 class MoCo(nn.Module):
     def __init__(self, arch: str, dim: int, K: int, T: float, bn_splits: int, seed: int) -> None:
         super().__init__()
@@ -101,14 +113,6 @@ class MoCo(nn.Module):
     def momentum_update(self, m: float) -> None:
         ema_update([(self.encoder_q, self.encoder_k)], m)
 
-    @torch.no_grad()
-    def _enqueue(self, k: torch.Tensor) -> None:
-        k = bdist.all_gather_cat(k)
-        K, p = self.queue.shape[1], int(self.queue_ptr)
-        assert K % len(k) == 0, "queue size must be a multiple of the global batch"
-        self.queue[:, p:p + len(k)] = k.T
-        self.queue_ptr.fill_((p + len(k)) % K)
-
     def forward(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         x_q, x_k = batch                                                   # [N, 3, H, W] each
         q = F.normalize(shuffled_forward(self.encoder_q, x_q, self.bn_splits, None), dim=1)   # [N, C]
@@ -116,7 +120,7 @@ class MoCo(nn.Module):
             gen = torch.Generator().manual_seed(self.seed * 100_003 + int(self.step))
             k = F.normalize(shuffled_forward(self.encoder_k, x_k, self.bn_splits, gen), dim=1)
         loss = moco_infonce(q, k, self.queue.clone().detach(), self.T)
-        self._enqueue(k)
+        enqueue([self.queue], self.queue_ptr, [k])
         self.step += 1
         return {"loss": loss}
 
