@@ -127,3 +127,15 @@ def test_bad_predictions_are_one_line_errors(davis_with_predictions, tmp_path):
         evaluate(root, bad, "val", workers=1)
     with pytest.raises(BenchError, match=r"00001.png: missing prediction"):
         evaluate(root, tmp_path / "bad2" if (tmp_path / "bad2").mkdir() is None else None, "val", workers=1)
+
+
+def test_davis_score_cli_writes_fresh_csvs(davis_with_predictions, capsys):
+    from harness.cli import main
+    root, res = davis_with_predictions
+    stale = res / "global_results-val.csv"
+    stale.write_text("J&F-Mean\n99.0\n")  # a stale cached result is never reused
+    assert main(["davis-score", "--davis-root", str(root), "--results", str(res), "--workers", "1"]) == 0
+    assert "J&F-Mean" in capsys.readouterr().out and "99.0" not in stale.read_text()
+    assert (res / "per-sequence_results-val.csv").is_file()
+    assert main(["davis-score", "--davis-root", str(root), "--results", str(res / "nope")]) == 2
+    assert "no such results directory" in capsys.readouterr().err
