@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from benchmarks import davis_reference
-from benchmarks.davis_score import boundaries, evaluate, f_measure, j_and_f, statistics, write_csvs
+from benchmarks.davis_score import boundaries, disk, evaluate, f_measure, frame_scores, j_and_f, statistics, write_csvs
 from harness.data.davis import annotation_files, read_indexed, sequences, write_indexed, write_synthetic_davis
 from harness.errors import BenchError
 
@@ -139,3 +139,29 @@ def test_davis_score_cli_writes_fresh_csvs(davis_with_predictions, capsys):
     assert (res / "per-sequence_results-val.csv").is_file()
     assert main(["davis-score", "--davis-root", str(root), "--results", str(res / "nope")]) == 2
     assert "no such results directory" in capsys.readouterr().err
+
+
+def test_disk_is_skimage_disk():
+    from skimage.morphology import disk as sk_disk
+    for r in range(0, 12):
+        np.testing.assert_array_equal(disk(r), sk_disk(r).astype(np.uint8))
+
+
+def test_cropped_frame_scores_match_full_frame_reference_at_a_large_radius():
+    """Objects near each other and the frame edge, radius 4 (the crop keeps only 1 px of margin)."""
+    rng = np.random.default_rng(3)
+    h, w = 240, 427
+    r = math.ceil(0.008 * math.hypot(h, w))
+    assert r == 4
+    for _ in range(10):
+        gt, pred = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
+        for lab in (gt, pred):
+            for o in (1, 2, 3):
+                y, x, s = rng.integers(-10, h), rng.integers(-10, w), rng.integers(3, 80)
+                lab[max(y, 0):y + s, max(x, 0):x + s] = o
+            lab[rng.random((h, w)) < 0.002] = rng.integers(0, 4)
+        J, F = frame_scores(gt, pred, 3, r)
+        for o in range(3):
+            g, p = gt == o + 1, pred == o + 1
+            assert J[o] == pytest.approx(davis_reference.frame_j(g, p), abs=1e-12)
+            assert F[o] == pytest.approx(davis_reference.frame_f(g, p), abs=1e-12)
