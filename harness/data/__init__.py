@@ -46,8 +46,12 @@ def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Pa
 
 def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
     """Path of the cached synthetic data set (generated once, under a file lock)."""
-    from harness.data.scenes import SYNTH_VERSION
-    out = home() / "data" / f"synth-{layout}-{stable_hash({'seed': seed, 'version': SYNTH_VERSION, **params}, 10)}"
+    from harness.data.scenes import synth_version
+    version = synth_version(layout)
+    # the key of layouts without later rendering changes is the one of SYNTH_VERSION alone (kept:
+    # their cached data and the checkpoints trained on it stay valid)
+    key = {"seed": seed, "version": version[0] if len(version) == 1 else list(version), **params}
+    out = home() / "data" / f"synth-{layout}-{stable_hash(key, 10)}"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out.parent / ".lock", "w") as lock:

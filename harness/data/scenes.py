@@ -16,6 +16,16 @@ import numpy as np
 CLASSES = ("disc", "square", "triangle", "ring", "cross")
 # Bump when rendering changes: part of every synthetic data set's cache key.
 SYNTH_VERSION = 2
+# Bump when the banded "stuff" backgrounds (the Cityscapes and ADE20K scenes) change.
+STUFF_VERSION = 1
+STUFF_LAYOUTS = ("cityscapes", "ade20k")
+# stuff families 5-7 in banded scenes: a characteristic hue each, as object classes have
+STUFF_HUES = {5: 0.58, 6: 0.08, 7: 0.33}
+
+
+def synth_version(layout: str) -> tuple[int, ...]:
+    """The rendering version a synthetic `layout` depends on (part of its cache key)."""
+    return (SYNTH_VERSION, STUFF_VERSION) if layout in STUFF_LAYOUTS else (SYNTH_VERSION,)
 
 
 @dataclass
@@ -23,21 +33,28 @@ class Scene:
     """image: uint8 HxWx3 RGB. instance_map: int32 HxW, 0 = background, k = instance k (1-based,
     visible pixels only, later instances occlude earlier ones). classes: class index (0-based into
     CLASSES) of instance k at position k-1. background: texture family of the background (5-7),
-    which the semantic-segmentation layouts use as a "stuff" class."""
+    which the semantic-segmentation layouts use as a "stuff" class. stuff_map: int32 HxW family (5-7)
+    of the background under every pixel, for banded scenes (None: `background` everywhere)."""
     image: np.ndarray
     instance_map: np.ndarray
     classes: list[int]
     background: int = 5
+    stuff_map: np.ndarray | None = None
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
 
 
-def palette(rng: np.random.Generator, family: int) -> tuple[np.ndarray, np.ndarray]:
+def palette(rng: np.random.Generator, family: int, typical: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Two RGB colours in [0,1]: object class k (family < 5) around hue k/5 (+-0.04), saturated,
-    its second colour a darker shade; backgrounds (family >= 5) any hue, saturation <= 0.6."""
-    if family < len(CLASSES):
+    its second colour a darker shade; backgrounds (family >= 5) any hue, saturation <= 0.6, or with
+    typical=True (stuff bands) around the family's STUFF_HUES hue, its second colour a darker shade."""
+    if family >= len(CLASSES) and typical:
+        hue = (STUFF_HUES[family] + rng.normal(0, 0.04)) % 1.0
+        c1 = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.25, 0.6), rng.uniform(0.45, 0.9)))
+        c2 = c1 * rng.uniform(0.3, 0.7)
+    elif family < len(CLASSES):
         hue = (family / len(CLASSES) + rng.normal(0, 0.04)) % 1.0
         c1 = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.55, 1.0), rng.uniform(0.6, 1.0)))
         c2 = c1 * rng.uniform(0.15, 0.55)
@@ -47,10 +64,11 @@ def palette(rng: np.random.Generator, family: int) -> tuple[np.ndarray, np.ndarr
     return c1.astype(np.float32), c2.astype(np.float32)
 
 
-def texture(rng: np.random.Generator, h: int, w: int, family: int) -> np.ndarray:
-    """A float32 HxWx3 texture in [0,1]. Families 0-4 belong to object classes, 5-7 to backgrounds."""
+def texture(rng: np.random.Generator, h: int, w: int, family: int, typical: bool = False) -> np.ndarray:
+    """A float32 HxWx3 texture in [0,1]. Families 0-4 belong to object classes, 5-7 to backgrounds
+    (typical: in the family's characteristic colours, see palette)."""
     x, y = _grid(h, w)
-    c1, c2 = palette(rng, family)
+    c1, c2 = palette(rng, family, typical)
     period = rng.uniform(4, 9)
     theta = rng.uniform(0, np.pi)
     u = x * np.cos(theta) + y * np.sin(theta)
@@ -99,11 +117,35 @@ def shape_mask(rng: np.random.Generator, h: int, w: int, cls: int, size: float, 
     return m.astype(bool)
 
 
+def stuff_bands(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A banded background (street- or room-like): 2-3 bands from top to bottom, split by tilted
+    lines, each a different stuff family in its characteristic colours. Returns (float32 HxWx3
+    image in [0,1], int32 HxW family map)."""
+    n = int(rng.integers(2, 4))
+    families = rng.permutation([5, 6, 7])[:n]
+    x, y = _grid(h, w)
+    band = np.zeros((h, w), np.int32)
+    for cut in np.sort(rng.uniform(0.2, 0.8, n - 1)) * h:
+        band += (y > cut + rng.uniform(-0.3, 0.3) * (x - w / 2)).astype(np.int32)
+    stuff = families[band].astype(np.int32)
+    img = np.zeros((h, w, 3), np.float32)
+    for f in families:
+        m = stuff == f
+        img[m] = texture(rng, h, w, int(f), typical=True)[m]
+    return img, stuff
+
+
 def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int, int] = (2, 5),
-                 min_visible: int = 40) -> Scene:
-    """Render one scene of h x w pixels with a random number of objects in [lo, hi]."""
+                 min_visible: int = 40, stuff: bool = False) -> Scene:
+    """Render one scene of h x w pixels with a random number of objects in [lo, hi].
+    stuff=True: a banded background of several stuff classes (stuff_bands) instead of one texture."""
     background = int(rng.integers(5, 8))
-    img = texture(rng, h, w, background)
+    stuff_map = None
+    if stuff:
+        img, stuff_map = stuff_bands(rng, h, w)
+        background = int(np.bincount(stuff_map.ravel()).argmax())  # the most common stuff family
+    else:
+        img = texture(rng, h, w, background)
     inst = np.zeros((h, w), np.int32)
     classes: list[int] = []
     n = int(rng.integers(n_objects[0], n_objects[1] + 1))
@@ -127,4 +169,4 @@ def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int,
     classes = [classes[k - 1] for k in keep]
     noise = rng.normal(0, 0.02, img.shape).astype(np.float32)
     image = np.clip((img + noise) * 255.0, 0, 255).astype(np.uint8)
-    return Scene(image=image, instance_map=inst, classes=classes, background=background)
+    return Scene(image=image, instance_map=inst, classes=classes, background=background, stuff_map=stuff_map)

@@ -10,7 +10,10 @@ Real layouts (as mmsegmentation reads them; roots under the data root, see harne
               0 = other (ignored after reduce_zero_label), 1..150 the classes.
 Synthetic versions use the same scenes as synthetic COCO: the five shape classes and the three
 background "stuff" textures are mapped onto label ids of each data set (SYNTH_LABELS), so the
-files are valid for the real class lists while only those ids occur.
+files are valid for the real class lists while only those ids occur. VOC scenes have one
+background texture (all VOC background); Cityscapes and ADE20K scenes, whose classes are mostly
+stuff, have 2-3 stuff bands per image in characteristic colours (scenes.stuff_bands), so the stuff
+classes are learnable and share the image as road, sidewalk and building do.
 """
 from __future__ import annotations
 
@@ -57,10 +60,14 @@ def save_palette_png(path: str | os.PathLike, labels: np.ndarray) -> None:
 
 
 def semantic_map(instance_map: np.ndarray, classes: list[int], background: int, layout: str,
-                 border: int = 0) -> np.ndarray:
-    """uint8 label map of a scene in `layout`'s ids; `border` px around objects set to 255 (VOC style)."""
+                 border: int = 0, stuff_map: np.ndarray | None = None) -> np.ndarray:
+    """uint8 label map of a scene in `layout`'s ids; `border` px around objects set to 255 (VOC style).
+    stuff_map (int HxW families 5-7) labels the background per pixel; else `background` everywhere."""
     ids = SYNTH_LABELS[layout]
-    lab = np.full(instance_map.shape, ids["stuff"][background - 5], np.uint8)
+    if stuff_map is None:
+        lab = np.full(instance_map.shape, ids["stuff"][background - 5], np.uint8)
+    else:
+        lab = np.asarray(ids["stuff"], np.uint8)[stuff_map - 5]
     for k, cls in enumerate(classes, 1):
         lab[instance_map == k] = ids["shapes"][cls]
     if border:
@@ -71,11 +78,11 @@ def semantic_map(instance_map: np.ndarray, classes: list[int], background: int, 
     return lab
 
 
-def _scenes(seed: int, split_seed: int, n: int, size: tuple[int, int]):
+def _scenes(seed: int, split_seed: int, n: int, size: tuple[int, int], stuff: bool = False):
     for i in range(n):
         rng = np.random.default_rng([seed, split_seed, i])
         h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-        yield i, render_scene(rng, h, w)
+        yield i, render_scene(rng, h, w, stuff=stuff)
 
 
 def publish_dir(tmp: Path, out: Path) -> Path:
@@ -126,10 +133,10 @@ def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: i
     for split, n, split_seed, city in (("train", n_train, 0, "synthtown"), ("val", n_val, 1, "synthville")):
         (tmp / "leftImg8bit" / split / city).mkdir(parents=True)
         (tmp / "gtFine" / split / city).mkdir(parents=True)
-        for i, scene in _scenes(seed, split_seed, n, size):
+        for i, scene in _scenes(seed, split_seed, n, size, stuff=True):
             stem = f"{city}_{i:06d}_000019"
             cv2.imwrite(str(tmp / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"), scene.image[..., ::-1])
-            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "cityscapes")
+            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "cityscapes", stuff_map=scene.stuff_map)
             Image.fromarray(lab, "L").save(tmp / "gtFine" / split / city / f"{stem}_gtFine_labelTrainIds.png")
     return publish_dir(tmp, out)
 
@@ -143,10 +150,10 @@ def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int =
                                                  ("val", n_val, 1, "validation", "ADE_val")):
         (tmp / "images" / folder).mkdir(parents=True)
         (tmp / "annotations" / folder).mkdir(parents=True)
-        for i, scene in _scenes(seed, split_seed, n, size):
+        for i, scene in _scenes(seed, split_seed, n, size, stuff=True):
             stem = f"{prefix}_{i + 1:08d}"
             cv2.imwrite(str(tmp / "images" / folder / f"{stem}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "ade20k")
+            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "ade20k", stuff_map=scene.stuff_map)
             Image.fromarray(lab, "L").save(tmp / "annotations" / folder / f"{stem}.png")
     return publish_dir(tmp, out)
 

@@ -74,3 +74,31 @@ def test_synthetic_davis_layout_and_determinism(tmp_path):
     assert any(not np.array_equal(first[0] == 1, a == 1) for a in first[1:])  # objects move
     with pytest.raises(BenchError, match=r"ImageSets/2017/test.txt: missing"):
         sequences(b, "test")
+
+
+def test_cityscapes_and_ade_scenes_have_several_stuff_bands_in_their_colours(layouts):
+    """Stuff classes share each image in bands, and each stuff id keeps its characteristic hue."""
+    import cv2
+    from harness.data.scenes import STUFF_HUES
+    stuff_ids = SYNTH_LABELS["cityscapes"]["stuff"]
+    hues: dict[int, list[float]] = {i: [] for i in stuff_ids}
+    labels = sorted((layouts["cityscapes"] / "gtFine" / "train").glob("*/*_labelTrainIds.png"))
+    assert len(labels) == 5
+    for lab_file in labels:
+        lab = np.array(Image.open(lab_file))
+        img = np.array(Image.open(str(lab_file).replace("_gtFine_labelTrainIds", "_leftImg8bit").replace("/gtFine/", "/leftImg8bit/")))
+        present = [i for i in stuff_ids if (lab == i).sum() >= 20]
+        assert len(present) >= 2, f"{lab_file.name}: one stuff class only"
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV_FULL)
+        for i in present:
+            hues[i].append(float(np.median(hsv[..., 0][lab == i])) / 256)
+    for i, fam in zip(stuff_ids, (5, 6, 7)):
+        # circular distance of each band's median hue to the family's hue (jitter 0.04, texture shades)
+        assert all(min(abs(h - STUFF_HUES[fam]), 1 - abs(h - STUFF_HUES[fam])) < 0.12 for h in hues[i]), (i, hues[i])
+
+
+def test_coco_and_voc_keep_their_data_version():
+    """The banded stuff scenes changed only Cityscapes/ADE20K: cached COCO/VOC data stay valid."""
+    from harness.data.scenes import SYNTH_VERSION, synth_version
+    assert synth_version("coco") == synth_version("voc") == synth_version("davis") == (SYNTH_VERSION,)
+    assert synth_version("cityscapes") != synth_version("coco")
