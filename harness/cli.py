@@ -124,6 +124,9 @@ def _perf(args: argparse.Namespace) -> None:
     from harness.perf import davis_speed, run_all
     from harness.registry import METHODS
     if args.davis:
+        if args.davis_sequences < 1 or args.davis_frames < 3:
+            raise BenchError(f"--davis-sequences must be >= 1 and --davis-frames >= 3 (first and last frames are "
+                             f"not scored); got {args.davis_sequences} and {args.davis_frames}")
         r = davis_speed(n_seq=args.davis_sequences, n_frames=args.davis_frames)
         print(json.dumps(r) if args.json else
               f"DAVIS J&F on {r['sequences']} x {r['frames']} frames at {r['size']}: reference (per-frame, official "

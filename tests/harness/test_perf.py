@@ -16,3 +16,14 @@ def test_davis_speed_reports_identical_numbers():
     from harness.perf import davis_speed
     r = davis_speed(n_seq=2, n_frames=5, size=(60, 90), workers=1)
     assert r["identical"] and r["reference_s"] >= 0 and r["densebench_s"] >= 0 and 0 <= r["J&F-Mean"] <= 1
+
+
+def test_perf_davis_cli_takes_sequence_and_frame_counts(capsys):
+    assert main(["perf", "--davis", "--davis-sequences", "1", "--davis-frames", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "on 1 x 4 frames at 854x480" in out and "identical numbers: True" in out
+
+
+def test_perf_davis_cli_rejects_too_few_frames(capsys):
+    assert main(["perf", "--davis", "--davis-frames", "2"]) == 2
+    assert "--davis-frames >= 3" in capsys.readouterr().err
