@@ -143,7 +143,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # main cue that tells images apart; with it jittered the task is barely learned in this schedule
     # (loss 5.0 after 250 iterations against chance ln(257) = 5.55, queries' mean pairwise cosine
     # > 0.9) and coco_det is no better (README); without it the checkpoint is ahead of random init
-    # on the segmentation-type probes.
+    # on voc_seg, davis_vos and voc_retrieval.
     "mini": {"arch": "resnet18", "data": {**COCO, "synth": {}}, "epochs_label": 30, "dim": 128, "K": 256, "T": 0.2,
              "crop": 64, "bn_splits": 2, "colour_aug": False,
              "train": {"epochs": 30, "batch_size": 32, "workers": 2, "ckpt_every": 100,
