@@ -139,7 +139,7 @@ def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int,
                  min_visible: int = 40, stuff: bool = False) -> Scene:
     """Render one scene of h x w pixels with a random number of objects in [lo, hi].
     stuff=True: a banded background of several stuff classes (stuff_bands) instead of one texture."""
-    background = int(rng.integers(5, 8))
+    background = int(rng.integers(5, 8))  # drawn in both cases: one random stream for every layout
     stuff_map = None
     if stuff:
         img, stuff_map = stuff_bands(rng, h, w)

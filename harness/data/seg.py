@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from harness.data.scenes import render_scene
+from harness.data.scenes import Scene, render_scene
 from harness.errors import BenchError
 
 # where the synthetic scene classes land: shapes (disc, square, triangle, ring, cross) and the
@@ -59,16 +59,16 @@ def save_palette_png(path: str | os.PathLike, labels: np.ndarray) -> None:
     im.save(path, format="PNG")
 
 
-def semantic_map(instance_map: np.ndarray, classes: list[int], background: int, layout: str,
-                 border: int = 0, stuff_map: np.ndarray | None = None) -> np.ndarray:
+def semantic_map(scene: Scene, layout: str, border: int = 0) -> np.ndarray:
     """uint8 label map of a scene in `layout`'s ids; `border` px around objects set to 255 (VOC style).
-    stuff_map (int HxW families 5-7) labels the background per pixel; else `background` everywhere."""
+    The background is labelled per pixel from scene.stuff_map (banded scenes), else scene.background."""
     ids = SYNTH_LABELS[layout]
-    if stuff_map is None:
-        lab = np.full(instance_map.shape, ids["stuff"][background - 5], np.uint8)
+    if scene.stuff_map is None:
+        lab = np.full(scene.instance_map.shape, ids["stuff"][scene.background - 5], np.uint8)
     else:
-        lab = np.asarray(ids["stuff"], np.uint8)[stuff_map - 5]
-    for k, cls in enumerate(classes, 1):
+        lab = np.asarray(ids["stuff"], np.uint8)[scene.stuff_map - 5]
+    instance_map = scene.instance_map
+    for k, cls in enumerate(scene.classes, 1):
         lab[instance_map == k] = ids["shapes"][cls]
     if border:
         kernel = np.ones((2 * border + 1, 2 * border + 1), np.uint8)
@@ -114,7 +114,7 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
         for i, scene in _scenes(seed, split_seed, n, size):
             name = f"2007_{split_seed}{i:05d}"
             cv2.imwrite(str(tmp / "JPEGImages" / f"{name}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "voc", border=1)
+            lab = semantic_map(scene, "voc", border=1)
             save_palette_png(tmp / "SegmentationClass" / f"{name}.png", lab)
             save_palette_png(tmp / "SegmentationClassAug" / f"{name}.png", lab)
             lists[split].append(name)
@@ -136,7 +136,7 @@ def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: i
         for i, scene in _scenes(seed, split_seed, n, size, stuff=True):
             stem = f"{city}_{i:06d}_000019"
             cv2.imwrite(str(tmp / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"), scene.image[..., ::-1])
-            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "cityscapes", stuff_map=scene.stuff_map)
+            lab = semantic_map(scene, "cityscapes")
             Image.fromarray(lab, "L").save(tmp / "gtFine" / split / city / f"{stem}_gtFine_labelTrainIds.png")
     return publish_dir(tmp, out)
 
@@ -153,7 +153,7 @@ def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int =
         for i, scene in _scenes(seed, split_seed, n, size, stuff=True):
             stem = f"{prefix}_{i + 1:08d}"
             cv2.imwrite(str(tmp / "images" / folder / f"{stem}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-            lab = semantic_map(scene.instance_map, scene.classes, scene.background, "ade20k", stuff_map=scene.stuff_map)
+            lab = semantic_map(scene, "ade20k")
             Image.fromarray(lab, "L").save(tmp / "annotations" / folder / f"{stem}.png")
     return publish_dir(tmp, out)
 
