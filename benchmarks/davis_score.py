@@ -19,6 +19,7 @@ that omits an object's id is scored as an empty mask (the official script exits 
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -47,10 +48,14 @@ def boundaries(seg: np.ndarray) -> np.ndarray:
     return b
 
 
+@functools.lru_cache(maxsize=8)
 def disk(radius: int) -> np.ndarray:
-    """The official structuring element, skimage.morphology.disk(r): uint8 [2r+1, 2r+1], 1 where x^2 + y^2 <= r^2."""
+    """The official structuring element, skimage.morphology.disk(r): uint8 [2r+1, 2r+1], 1 where x^2 + y^2 <= r^2.
+    Built once per radius (f_measure runs per object and frame); read-only, as it is shared."""
     y, x = np.ogrid[-radius:radius + 1, -radius:radius + 1]
-    return (x * x + y * y <= radius * radius).astype(np.uint8)
+    se = (x * x + y * y <= radius * radius).astype(np.uint8)
+    se.flags.writeable = False
+    return se
 
 
 def f_measure(pred_b: np.ndarray, gt_b: np.ndarray, radius: int) -> float:
