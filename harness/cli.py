@@ -161,6 +161,20 @@ def _inspect_slots(args: argparse.Namespace) -> None:
     print(f"mean {sum(active) / len(active):.1f} active slots per image; overlay written to {args.out}")
 
 
+def _inspect_rank(args: argparse.Namespace) -> None:
+    from harness.inspect_rank import STAGES, image_list, rank_table
+    if args.images:
+        folder = Path(args.images)
+    else:  # the mini profile's synthetic COCO val images (written on first use)
+        from harness.data import dataset_root
+        folder = dataset_root("coco", "mini", None, {}) / "val2017"
+    rows = rank_table([Path(c) for c in args.checkpoint], image_list(folder, args.n), tuple(args.size))
+    print(f"effective rank of each stage's features ({args.n} images from {folder}, {args.size[0]}x{args.size[1]} px)")
+    print(f"{'':<40}" + "".join(f"{s:>9}" for s in STAGES))
+    for name, ranks in rows:
+        print(f"{name:<40}" + "".join(f"{r:>9.1f}" for r in ranks))
+
+
 def _doctor(args: argparse.Namespace) -> None:
     from harness.doctor import report
     print(report(args.data_root))
@@ -259,6 +273,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="slots.png", help="PNG to write (default slots.png)")
     s.add_argument("--size", type=int, default=None, help="input side in px (default: the pre-training crop)")
     s.set_defaults(fn=_inspect_slots)
+    s = isub.add_parser("rank", help="effective rank of each stage's features beside random init (collapse check)")
+    s.add_argument("--checkpoint", required=True, action="append", help="canonical checkpoint (repeatable)")
+    s.add_argument("--images", default=None, help="folder of images (default: the mini synthetic COCO val2017)")
+    s.add_argument("--n", type=int, default=40, help="number of images, sorted by name (default 40)")
+    s.add_argument("--size", type=int, nargs=2, default=[96, 128], metavar=("H", "W"), help="input size (default 96 128)")
+    s.set_defaults(fn=_inspect_rank)
 
     p = sub.add_parser("doctor", help="versions, compiled ops, data root and data sets found")
     p.add_argument("--data-root", default=None)
