@@ -35,8 +35,8 @@ def test_cli_error_is_one_line_and_exit_2(capsys):
 def test_ls_lists_methods_tasks_profiles_protocols(capsys):
     assert main(["ls"]) == 0
     out = capsys.readouterr().out
-    for s in ("mocov2", "random", "coco_det", "coco_det/r50_fpn_4conv1fc_syncbn_1x@1",
-              "coco_det/r50_fpn_2fc_syncbn_1x@1", "[paper, mini]"):
+    for s in ("mocov2", "random", "coco_det", "coco_det/r50_fpn_4conv1fc_syncbn_1x@2",
+              "coco_det/r50_fpn_2fc_syncbn_1x@2", "[paper, mini]"):
         assert s in out
 
 

@@ -38,7 +38,7 @@ def test_pretrain_exports_query_encoder_and_caches():
 def test_random_reference_through_detectron2(tmp_path):
     ck = runs.pretrain("random", "mini", 0)
     rec = runs.evaluate(ck, "coco_det", None, "mini", seed=1, results_root=tmp_path, overrides=TINY_D2)
-    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@1+custom" and rec["overrides"] == TINY_D2
+    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@2+custom" and rec["overrides"] == TINY_D2
     assert {"bbox/AP", "bbox/AP50", "bbox/AP75", "segm/AP", "segm/AP50", "segm/AP75"} <= set(rec["metrics"])
     n = len(expected_keys("resnet18"))  # every backbone tensor, BN statistics included
     assert rec["notes"]["conversion"].startswith(f"{n} tensors converted, 0 dropped")
@@ -70,7 +70,7 @@ def test_bench_run_mocov2_coco_det_mini_end_to_end(tmp_path):
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1  # --json: stdout is the record alone
     rec = json.loads(lines[0])
-    assert rec["method"] == "mocov2" and rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@1"
+    assert rec["method"] == "mocov2" and rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@2"
     assert rec["metrics"]["bbox/AP"] > 1.0 and rec["metrics"]["segm/AP"] > 1.0
     assert rec["pretrain"]["encoder"] == "online" and len(rec["checkpoint_sha256"]) == 64
     out = subprocess.run([sys.executable, "-m", "harness.cli", "results", "--results-root", str(tmp_path)],

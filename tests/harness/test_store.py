@@ -23,7 +23,7 @@ def test_record_fields_and_atomic_write(tmp_path):
     for key in ("method", "checkpoint_sha256", "task", "protocol", "protocol_version", "profile", "seed", "metrics",
                 "config_hash", "git_commit", "versions", "wall_s", "world_size"):
         assert key in rec
-    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@1"
+    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@2"
     files = list(tmp_path.rglob("*"))
     assert any(p.name == "record.json" for p in files) and not any(".tmp" in p.name for p in files)
 
@@ -58,7 +58,7 @@ def test_leaderboard_mean_std_best(tmp_path, capsys):
     _record(tmp_path, "random", 0, 25.0, sha="cd" * 32)
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "coco_det/r50_fpn_4conv1fc_syncbn_1x@1 (mini)" in out
+    assert "coco_det/r50_fpn_4conv1fc_syncbn_1x@2 (mini)" in out
     assert "| mocov2 | abababab | 2 | **31.0 +- 1.4** | **26.0 +- 1.4** |" in out
     assert "| random | cdcdcdcd | 1 | 25.0 | 20.0 |" in out
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path), "--format", "json"]) == 0
