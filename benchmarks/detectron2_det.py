@@ -108,6 +108,7 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
     from detectron2.engine import DefaultTrainer
     from detectron2.evaluation import COCOEvaluator
     from detectron2.utils import comm
+    from detectron2.utils.env import seed_all_rng
     from detectron2.utils.logger import setup_logger
     logger = setup_logger(output=out_dir, distributed_rank=comm.get_rank(), name="detectron2")
     for h in logger.handlers:  # full log in <out_dir>/log.txt; the console shows warnings and a bar
@@ -115,6 +116,10 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
             h.setLevel(logging.WARNING)
     for root, split in data:
         register_coco(Path(root), split)
+    # Detectron2 seeds only in default_setup(), which this path does not call: without this its
+    # TrainingSampler shuffles with a fresh random seed and the heads start from an unseeded init,
+    # so cfg.SEED (the record's seed) would not determine the run.
+    seed_all_rng(cfg.SEED + comm.get_rank())
 
     class Trainer(DefaultTrainer):
         @classmethod

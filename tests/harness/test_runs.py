@@ -89,3 +89,17 @@ def test_each_method_pretrains_and_feeds_coco_det(method, tmp_path):
     rec = runs.evaluate(ck, "coco_det", None, "mini", results_root=tmp_path, overrides=TINY_D2)
     assert rec["method"] == method and rec["notes"]["conversion"].startswith(f"{len(state)} tensors converted, 0 dropped")
     assert all(rec["metrics"][k] is None or rec["metrics"][k] >= 0 for k in ("bbox/AP", "segm/AP"))
+
+
+def test_coco_det_fine_tune_is_determined_by_its_seed(tmp_path):
+    """Same seed -> bit-identical fine-tuned weights; another seed -> different ones (sampler, head init)."""
+    ck = runs.pretrain("random", "mini", 0)
+    final = {}
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        rec = runs.evaluate(ck, "coco_det", None, "mini", seed=seed, results_root=tmp_path / name, overrides=TINY_D2)
+        assert rec["seed"] == seed
+        path = next((tmp_path / name).rglob("model_final.pth"))
+        final[name] = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    assert final["a"].keys() == final["b"].keys()
+    assert all(torch.equal(final["a"][k], final["b"][k]) for k in final["a"])
+    assert any(not torch.equal(final["a"][k], final["c"][k]) for k in final["a"])
