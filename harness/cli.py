@@ -168,8 +168,9 @@ def _inspect_rank(args: argparse.Namespace) -> None:
     else:  # the mini profile's synthetic COCO val images (written on first use)
         from harness.data import dataset_root
         folder = dataset_root("coco", "mini", None, {}) / "val2017"
-    rows = rank_table([Path(c) for c in args.checkpoint], image_list(folder, args.n), tuple(args.size))
-    print(f"effective rank of each stage's features ({args.n} images from {folder}, {args.size[0]}x{args.size[1]} px)")
+    images = image_list(folder, args.n)
+    rows = rank_table([Path(c) for c in args.checkpoint], images, tuple(args.size))
+    print(f"effective rank of each stage's features ({len(images)} images from {folder}, {args.size[0]}x{args.size[1]} px)")
     print(f"{'':<40}" + "".join(f"{s:>9}" for s in STAGES))
     for name, ranks in rows:
         print(f"{name:<40}" + "".join(f"{r:>9.1f}" for r in ranks))

@@ -21,10 +21,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from harness.checkpoint import build_resnet, load_canonical
+from harness.checkpoint import IMAGENET_NORM, build_resnet, load_canonical
 from harness.errors import BenchError
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 STAGES = ("layer1", "layer2", "layer3", "layer4")
 
 
@@ -50,7 +49,8 @@ def load_images(paths: list[Path], size: tuple[int, int]) -> torch.Tensor:
             raise BenchError(f"{p}: not a readable image ({e})") from e
         out.append(torch.from_numpy(a).permute(2, 0, 1))
     x = torch.stack(out)
-    return (x - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    mean, std = (torch.tensor(IMAGENET_NORM[k]).view(3, 1, 1) for k in ("mean", "std"))
+    return (x - mean) / std
 
 
 @torch.no_grad()
