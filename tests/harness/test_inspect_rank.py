@@ -58,3 +58,16 @@ def test_inspect_rank_errors(tmp_path, capsys):
     assert "no .jpg/.png images found" in capsys.readouterr().err
     assert main(["inspect", "rank", "--checkpoint", ck, "--images", str(tmp_path), "--n", "0"]) == 2
     assert "--n 0: expected at least 1 image" in capsys.readouterr().err
+
+
+def test_inspect_rank_refuses_mixed_architectures(tmp_path, tiny_coco, capsys):
+    import torchvision
+    ck = runs.pretrain("random", "mini", 0)
+    _, meta = load_canonical(ck)
+    r34 = {k: v for k, v in torchvision.models.resnet34().state_dict().items()
+           if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+    save_canonical(tmp_path / "r34.safetensors", r34, {**meta, "arch": "resnet34"})
+    args = ["inspect", "rank", "--checkpoint", str(ck), "--checkpoint", str(tmp_path / "r34.safetensors"),
+            "--images", str(tiny_coco / "val2017"), "--n", "2"]
+    assert main(args) == 2
+    assert "checkpoints of different architectures ['resnet18', 'resnet34']" in capsys.readouterr().err
