@@ -1,13 +1,18 @@
 """Synthetic scenes: textured object classes on textured backgrounds, with occlusion and varied scale.
 
-Each class has its own shape, its own texture family and a characteristic hue (instances vary
-around it, as real classes vary around typical colours), so a backbone that learned colour, texture
-and shape features helps downstream, as on real data. Backgrounds come from other texture families
-in less saturated colours of any hue. Rendering is deterministic given the numpy Generator.
+Each class has its own shape, its own texture family and, in the COCO and DAVIS scenes, a
+characteristic hue (instances vary around it). The segmentation layouts (FREE_HUE_LAYOUTS) draw
+object instances in any hue: there a thing's class is told by shape and texture only, as a person's
+or a car's is not told by its colour, so colour-invariant pre-training (the papers' colour jitter)
+costs nothing downstream while the colour shortcut that random init otherwise exploits is gone.
+Backgrounds come from other texture families in less saturated colours of any hue; stuff bands
+(Cityscapes, ADE20K) keep characteristic hues, as road, sky and vegetation do. Rendering is
+deterministic given the numpy Generator.
 """
 from __future__ import annotations
 
 import colorsys
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -19,13 +24,21 @@ SYNTH_VERSION = 2
 # Bump when the banded "stuff" backgrounds (the Cityscapes and ADE20K scenes) change.
 STUFF_VERSION = 1
 STUFF_LAYOUTS = ("cityscapes", "ade20k")
+# Bump when the segmentation layouts' object colours change (version 1: any hue, see palette).
+FREE_HUE_VERSION = 1
+FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k")
 # stuff families 5-7 in banded scenes: a characteristic hue each, as object classes have
 STUFF_HUES = {5: 0.58, 6: 0.08, 7: 0.33}
 
 
-def synth_version(layout: str) -> tuple[int, ...]:
+def synth_version(layout: str) -> tuple[int | str, ...]:
     """The rendering version a synthetic `layout` depends on (part of its cache key)."""
-    return (SYNTH_VERSION, STUFF_VERSION) if layout in STUFF_LAYOUTS else (SYNTH_VERSION,)
+    version: tuple[int | str, ...] = (SYNTH_VERSION,)
+    if layout in STUFF_LAYOUTS:
+        version += (STUFF_VERSION,)
+    if layout in FREE_HUE_LAYOUTS:
+        version += (f"free-hue-{FREE_HUE_VERSION}",)
+    return version
 
 
 @dataclass
@@ -46,16 +59,21 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
 
 
-def palette(rng: np.random.Generator, family: int, typical: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Two RGB colours in [0,1]: object class k (family < 5) around hue k/5 (+-0.04), saturated,
-    its second colour a darker shade; backgrounds (family >= 5) any hue, saturation <= 0.6, or with
-    typical=True (stuff bands) around the family's STUFF_HUES hue, its second colour a darker shade."""
+def palette(rng: np.random.Generator, family: int, typical: bool = False,
+            class_hue: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Two RGB colours in [0,1]: object class k (family < 5) around hue k/5 (+-0.04), or with
+    class_hue=False any hue, saturated, its second colour a darker shade; backgrounds (family >= 5)
+    any hue, saturation <= 0.6, or with typical=True (stuff bands) around the family's STUFF_HUES
+    hue, its second colour a darker shade."""
     if family >= len(CLASSES) and typical:
         hue = (STUFF_HUES[family] + rng.normal(0, 0.04)) % 1.0
         c1 = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.25, 0.6), rng.uniform(0.45, 0.9)))
         c2 = c1 * rng.uniform(0.3, 0.7)
     elif family < len(CLASSES):
-        hue = (family / len(CLASSES) + rng.normal(0, 0.04)) % 1.0
+        z = rng.normal(0, 0.04)
+        # free hue: z's normal CDF, uniform on [0, 1); the same draw as the class hue takes, so the
+        # rest of the scene (shapes, placement, textures) does not depend on class_hue
+        hue = (family / len(CLASSES) + z) % 1.0 if class_hue else 0.5 * (1 + math.erf(z / (0.04 * math.sqrt(2))))
         c1 = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.55, 1.0), rng.uniform(0.6, 1.0)))
         c2 = c1 * rng.uniform(0.15, 0.55)
     else:
@@ -64,11 +82,12 @@ def palette(rng: np.random.Generator, family: int, typical: bool = False) -> tup
     return c1.astype(np.float32), c2.astype(np.float32)
 
 
-def texture(rng: np.random.Generator, h: int, w: int, family: int, typical: bool = False) -> np.ndarray:
+def texture(rng: np.random.Generator, h: int, w: int, family: int, typical: bool = False,
+            class_hue: bool = True) -> np.ndarray:
     """A float32 HxWx3 texture in [0,1]. Families 0-4 belong to object classes, 5-7 to backgrounds
-    (typical: in the family's characteristic colours, see palette)."""
+    (typical, class_hue: which colours, see palette)."""
     x, y = _grid(h, w)
-    c1, c2 = palette(rng, family, typical)
+    c1, c2 = palette(rng, family, typical, class_hue)
     period = rng.uniform(4, 9)
     theta = rng.uniform(0, np.pi)
     u = x * np.cos(theta) + y * np.sin(theta)
@@ -136,9 +155,10 @@ def stuff_bands(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, n
 
 
 def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int, int] = (2, 5),
-                 min_visible: int = 40, stuff: bool = False) -> Scene:
+                 min_visible: int = 40, stuff: bool = False, class_hue: bool = True) -> Scene:
     """Render one scene of h x w pixels with a random number of objects in [lo, hi].
-    stuff=True: a banded background of several stuff classes (stuff_bands) instead of one texture."""
+    stuff=True: a banded background of several stuff classes (stuff_bands) instead of one texture.
+    class_hue=False: object instances in any hue (their class is then told by shape and texture)."""
     background = int(rng.integers(5, 8))  # drawn in both cases: one random stream for every layout
     stuff_map = None
     if stuff:
@@ -156,7 +176,7 @@ def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int,
         m = shape_mask(rng, h, w, cls, size, cx, cy)
         if m.sum() < min_visible:
             continue
-        tex = texture(rng, h, w, cls)
+        tex = texture(rng, h, w, cls, class_hue=class_hue)
         img[m] = tex[m]
         classes.append(cls)
         inst[m] = len(classes)  # occludes what was there

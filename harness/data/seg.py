@@ -8,9 +8,10 @@ Real layouts (as mmsegmentation reads them; roots under the data root, see harne
               gtFine/<split>/<city>/<name>_gtFine_labelTrainIds.png; train ids 0..18, 255 = ignore.
 - ADE20K:     ade/ADEChallengeData2016/{images,annotations}/{training,validation}/ADE_*_<n>.{jpg,png};
               0 = other (ignored after reduce_zero_label), 1..150 the classes.
-Synthetic versions use the same scenes as synthetic COCO: the five shape classes and the three
-background "stuff" textures are mapped onto label ids of each data set (SYNTH_LABELS), so the
-files are valid for the real class lists while only those ids occur. VOC scenes have one
+Synthetic versions use the scenes of synthetic COCO, except that object instances take any hue
+(scenes.FREE_HUE_LAYOUTS: a class is told by shape and texture, not colour): the five shape
+classes and the three background "stuff" textures are mapped onto label ids of each data set
+(SYNTH_LABELS), so the files are valid for the real class lists while only those ids occur. VOC scenes have one
 background texture (all VOC background); Cityscapes and ADE20K scenes, whose classes are mostly
 stuff, have 2-3 stuff bands per image in characteristic colours (scenes.stuff_bands), so the stuff
 classes are learnable and share the image as road, sidewalk and building do.
@@ -79,10 +80,12 @@ def semantic_map(scene: Scene, layout: str, border: int = 0) -> np.ndarray:
 
 
 def _scenes(seed: int, split_seed: int, n: int, size: tuple[int, int], stuff: bool = False):
+    # object instances in any hue (scenes.FREE_HUE_LAYOUTS): in these data sets a thing's colour
+    # says nothing of its class, as a person's or a car's does not
     for i in range(n):
         rng = np.random.default_rng([seed, split_seed, i])
         h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-        yield i, render_scene(rng, h, w, stuff=stuff)
+        yield i, render_scene(rng, h, w, stuff=stuff, class_hue=False)
 
 
 def publish_dir(tmp: Path, out: Path) -> Path:

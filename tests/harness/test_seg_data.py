@@ -97,8 +97,41 @@ def test_cityscapes_and_ade_scenes_have_several_stuff_bands_in_their_colours(lay
         assert all(min(abs(h - STUFF_HUES[fam]), 1 - abs(h - STUFF_HUES[fam])) < 0.12 for h in hues[i]), (i, hues[i])
 
 
-def test_coco_and_voc_keep_their_data_version():
-    """The banded stuff scenes changed only Cityscapes/ADE20K: cached COCO/VOC data stay valid."""
+def test_coco_and_davis_keep_their_data_version():
+    """Stuff bands and free object hues changed only the segmentation layouts: cached COCO and DAVIS
+    data (and the checkpoints pre-trained on COCO) stay valid."""
     from harness.data.scenes import SYNTH_VERSION, synth_version
-    assert synth_version("coco") == synth_version("voc") == synth_version("davis") == (SYNTH_VERSION,)
-    assert synth_version("cityscapes") != synth_version("coco")
+    assert synth_version("coco") == synth_version("davis") == (SYNTH_VERSION,)
+    assert synth_version("voc") == (SYNTH_VERSION, "free-hue-1")
+    assert len({synth_version(l) for l in ("coco", "voc", "cityscapes", "ade20k")}) == 3
+    assert synth_version("cityscapes") == synth_version("ade20k") != synth_version("voc")
+
+
+def _instance_hues(scene):
+    """(class, median hue in [0,1)) of each object instance of a scene."""
+    import cv2
+    hsv = cv2.cvtColor(scene.image, cv2.COLOR_RGB2HSV_FULL)
+    return [(c, float(np.median(hsv[..., 0][scene.instance_map == k])) / 256) for k, c in enumerate(scene.classes, 1)]
+
+
+def test_free_hue_scenes_differ_only_in_object_colours():
+    """class_hue=False draws each object's hue anywhere (one draw, as the class hue takes): the
+    layout of every scene is unchanged, the classes keep their hue only with class_hue=True."""
+    from harness.data.scenes import CLASSES, render_scene
+    typical, free = [], []
+    for i in range(30):
+        a = render_scene(np.random.default_rng(i), 96, 128)
+        b = render_scene(np.random.default_rng(i), 96, 128, class_hue=False)
+        assert a.classes == b.classes and np.array_equal(a.instance_map, b.instance_map)
+        # the background is the same (up to objects that occlusion left too small and dropped)
+        bg = a.instance_map == 0
+        assert np.mean(np.all(a.image[bg] == b.image[bg], axis=-1)) > 0.9
+        typical += _instance_hues(a)
+        free += _instance_hues(b)
+
+    def dist(h, c):  # circular distance of a hue to class c's typical hue
+        d = abs(h - c / len(CLASSES))
+        return min(d, 1 - d)
+    # dark texture shades and noise move a median hue a little; a free hue lands anywhere
+    assert max(dist(h, c) for c, h in typical) < 0.12
+    assert np.mean([dist(h, c) > 0.12 for c, h in free]) > 0.5
