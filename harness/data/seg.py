@@ -11,10 +11,11 @@ Real layouts (as mmsegmentation reads them; roots under the data root, see harne
 Synthetic versions use the scenes of synthetic COCO, except that object instances take any hue
 (scenes.FREE_HUE_LAYOUTS: a class is told by shape and texture, not colour): the five shape
 classes and the three background "stuff" textures are mapped onto label ids of each data set
-(SYNTH_LABELS), so the files are valid for the real class lists while only those ids occur. VOC scenes have one
-background texture (all VOC background); Cityscapes and ADE20K scenes, whose classes are mostly
-stuff, have 2-3 stuff bands per image in characteristic colours (scenes.stuff_bands), so the stuff
-classes are learnable and share the image as road, sidewalk and building do.
+(SYNTH_LABELS), so the files are valid for the real class lists while only those ids occur.
+VOC scenes have one background texture (all VOC background); Cityscapes and ADE20K scenes, whose
+classes are mostly stuff, have 2-3 stuff bands per image in characteristic colours
+(scenes.stuff_bands), so the stuff classes are learnable and share the image as road, sidewalk and
+building do.
 """
 from __future__ import annotations
 
