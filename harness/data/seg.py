@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from harness.data.scenes import Scene, render_scene
+from harness.data.scenes import FREE_HUE_LAYOUTS, STUFF_LAYOUTS, Scene, render_scene
 from harness.errors import BenchError
 
 # where the synthetic scene classes land: shapes (disc, square, triangle, ring, cross) and the
@@ -80,13 +80,14 @@ def semantic_map(scene: Scene, layout: str, border: int = 0) -> np.ndarray:
     return lab
 
 
-def _scenes(seed: int, split_seed: int, n: int, size: tuple[int, int], stuff: bool = False):
-    # object instances in any hue (scenes.FREE_HUE_LAYOUTS): in these data sets a thing's colour
-    # says nothing of its class, as a person's or a car's does not
+def _scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, int]):
+    # the layout's rendering follows the constants its cache key is made of (scenes.synth_version):
+    # banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS
+    stuff, class_hue = layout in STUFF_LAYOUTS, layout not in FREE_HUE_LAYOUTS
     for i in range(n):
         rng = np.random.default_rng([seed, split_seed, i])
         h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-        yield i, render_scene(rng, h, w, stuff=stuff, class_hue=False)
+        yield i, render_scene(rng, h, w, stuff=stuff, class_hue=class_hue)
 
 
 def publish_dir(tmp: Path, out: Path) -> Path:
@@ -115,7 +116,7 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
         (tmp / d).mkdir(parents=True)
     lists: dict[str, list[str]] = {"train": [], "val": []}
     for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
-        for i, scene in _scenes(seed, split_seed, n, size):
+        for i, scene in _scenes("voc", seed, split_seed, n, size):
             name = f"2007_{split_seed}{i:05d}"
             cv2.imwrite(str(tmp / "JPEGImages" / f"{name}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             lab = semantic_map(scene, "voc", border=1)
@@ -137,7 +138,7 @@ def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: i
     for split, n, split_seed, city in (("train", n_train, 0, "synthtown"), ("val", n_val, 1, "synthville")):
         (tmp / "leftImg8bit" / split / city).mkdir(parents=True)
         (tmp / "gtFine" / split / city).mkdir(parents=True)
-        for i, scene in _scenes(seed, split_seed, n, size, stuff=True):
+        for i, scene in _scenes("cityscapes", seed, split_seed, n, size):
             stem = f"{city}_{i:06d}_000019"
             cv2.imwrite(str(tmp / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"), scene.image[..., ::-1])
             lab = semantic_map(scene, "cityscapes")
@@ -154,7 +155,7 @@ def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int =
                                                  ("val", n_val, 1, "validation", "ADE_val")):
         (tmp / "images" / folder).mkdir(parents=True)
         (tmp / "annotations" / folder).mkdir(parents=True)
-        for i, scene in _scenes(seed, split_seed, n, size, stuff=True):
+        for i, scene in _scenes("ade20k", seed, split_seed, n, size):
             stem = f"{prefix}_{i + 1:08d}"
             cv2.imwrite(str(tmp / "images" / folder / f"{stem}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             lab = semantic_map(scene, "ade20k")
