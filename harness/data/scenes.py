@@ -5,9 +5,11 @@ characteristic hue (instances vary around it). The segmentation layouts (FREE_HU
 object instances in any hue: there a thing's class is told by shape and texture only, as a person's
 or a car's is not told by its colour, so colour-invariant pre-training (the papers' colour jitter)
 costs nothing downstream while the colour shortcut that random init otherwise exploits is gone.
-Backgrounds come from other texture families in less saturated colours of any hue; stuff bands
-(Cityscapes, ADE20K) keep characteristic hues, as road, sky and vegetation do. Rendering is
-deterministic given the numpy Generator.
+Backgrounds come from other texture families in less saturated colours of any hue. Stuff bands
+(Cityscapes, ADE20K) are told by their texture (smooth, streaked, tiled: stuff_texture) and take any
+hue too: with a characteristic stuff hue (STUFF_VERSION 1) the colour-preserving features of a
+random init read the stuff classes off their colour and beat colour-jittered pre-training, which is
+the opposite of what the real data sets show. Rendering is deterministic given the numpy Generator.
 """
 from __future__ import annotations
 
@@ -21,14 +23,13 @@ import numpy as np
 CLASSES = ("disc", "square", "triangle", "ring", "cross")
 # Bump when rendering changes: part of every synthetic data set's cache key.
 SYNTH_VERSION = 2
-# Bump when the banded "stuff" backgrounds (the Cityscapes and ADE20K scenes) change.
-STUFF_VERSION = 1
+# Bump when the banded "stuff" backgrounds (the Cityscapes and ADE20K scenes) change (version 1:
+# a characteristic hue per stuff family; version 2: any hue, told by texture, see stuff_texture).
+STUFF_VERSION = 2
 STUFF_LAYOUTS = ("cityscapes", "ade20k")
 # Bump when the segmentation layouts' object colours change (version 1: any hue, see palette).
 FREE_HUE_VERSION = 1
 FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k")
-# stuff families 5-7 in banded scenes: a characteristic hue each, as object classes have
-STUFF_HUES = {5: 0.58, 6: 0.08, 7: 0.33}
 
 
 def synth_version(layout: str) -> tuple[int | str, ...]:
@@ -59,15 +60,14 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
 
 
-def palette(rng: np.random.Generator, family: int, typical: bool = False,
+def palette(rng: np.random.Generator, family: int, stuff: bool = False,
             class_hue: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Two RGB colours in [0,1]: object class k (family < 5) around hue k/5 (+-0.04), or with
     class_hue=False any hue, saturated, its second colour a darker shade; backgrounds (family >= 5)
-    any hue, saturation <= 0.6, or with typical=True (stuff bands) around the family's STUFF_HUES
-    hue, its second colour a darker shade."""
-    if family >= len(CLASSES) and typical:
-        hue = (STUFF_HUES[family] + rng.normal(0, 0.04)) % 1.0
-        c1 = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.25, 0.6), rng.uniform(0.45, 0.9)))
+    two colours of any hue, saturation <= 0.6, or with stuff=True (stuff bands) one colour of any
+    hue, saturation 0.25-0.6, and a darker shade of it (so the band's texture always shows)."""
+    if family >= len(CLASSES) and stuff:
+        c1 = np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.25, 0.6), rng.uniform(0.45, 0.9)))
         c2 = c1 * rng.uniform(0.3, 0.7)
     elif family < len(CLASSES):
         z = rng.normal(0, 0.04)
@@ -82,12 +82,11 @@ def palette(rng: np.random.Generator, family: int, typical: bool = False,
     return c1.astype(np.float32), c2.astype(np.float32)
 
 
-def texture(rng: np.random.Generator, h: int, w: int, family: int, typical: bool = False,
-            class_hue: bool = True) -> np.ndarray:
+def texture(rng: np.random.Generator, h: int, w: int, family: int, class_hue: bool = True) -> np.ndarray:
     """A float32 HxWx3 texture in [0,1]. Families 0-4 belong to object classes, 5-7 to backgrounds
-    (typical, class_hue: which colours, see palette)."""
+    (class_hue: which colours, see palette)."""
     x, y = _grid(h, w)
-    c1, c2 = palette(rng, family, typical, class_hue)
+    c1, c2 = palette(rng, family, False, class_hue)
     period = rng.uniform(4, 9)
     theta = rng.uniform(0, np.pi)
     u = x * np.cos(theta) + y * np.sin(theta)
@@ -136,10 +135,30 @@ def shape_mask(rng: np.random.Generator, h: int, w: int, cls: int, size: float, 
     return m.astype(bool)
 
 
+def stuff_texture(rng: np.random.Generator, h: int, w: int, family: int) -> np.ndarray:
+    """A float32 HxWx3 stuff texture in [0,1], any hue (palette with stuff=True): family 5 smooth
+    coarse blotches (road- or wall-like), 6 horizontal streaks (sidewalk- or floor-like), 7 a grid
+    of thin lines (facade- or tile-like). The pattern, not the colour, tells the family."""
+    c1, c2 = palette(rng, family, stuff=True)
+    x, y = _grid(h, w)
+    if family == 5:
+        small = rng.uniform(0, 1, (max(h // 16, 2), max(w // 16, 2))).astype(np.float32)
+        a = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    elif family == 6:  # noise smooth along x, varied along y
+        small = rng.uniform(0, 1, (max(h // 2, 2), max(w // 24, 2))).astype(np.float32)
+        a = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    else:
+        period, tilt = rng.uniform(6, 10), rng.uniform(-0.15, 0.15)
+        u, v = x + tilt * y, y - tilt * x
+        a = ((np.mod(u, period) > 1.5) & (np.mod(v, period) > 1.5)).astype(np.float32)
+    a = (a - a.min()) / max(float(np.ptp(a)), 1e-6)
+    return c1 * a[..., None] + c2 * (1 - a[..., None])
+
+
 def stuff_bands(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """A banded background (street- or room-like): 2-3 bands from top to bottom, split by tilted
-    lines, each a different stuff family in its characteristic colours. Returns (float32 HxWx3
-    image in [0,1], int32 HxW family map)."""
+    lines, each a different stuff family in its own texture (stuff_texture). Returns (float32
+    HxWx3 image in [0,1], int32 HxW family map)."""
     n = int(rng.integers(2, 4))
     families = rng.permutation([5, 6, 7])[:n]
     x, y = _grid(h, w)
@@ -150,7 +169,7 @@ def stuff_bands(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, n
     img = np.zeros((h, w, 3), np.float32)
     for f in families:
         m = stuff == f
-        img[m] = texture(rng, h, w, int(f), typical=True)[m]
+        img[m] = stuff_texture(rng, h, w, int(f))[m]
     return img, stuff
 
 

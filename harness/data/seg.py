@@ -13,9 +13,9 @@ Synthetic versions use the scenes of synthetic COCO, except that object instance
 classes and the three background "stuff" textures are mapped onto label ids of each data set
 (SYNTH_LABELS), so the files are valid for the real class lists while only those ids occur.
 VOC scenes have one background texture (all VOC background); Cityscapes and ADE20K scenes, whose
-classes are mostly stuff, have 2-3 stuff bands per image in characteristic colours
-(scenes.stuff_bands), so the stuff classes are learnable and share the image as road, sidewalk and
-building do.
+classes are mostly stuff, have 2-3 stuff bands per image, each stuff class in its own texture and
+any hue (scenes.stuff_bands, STUFF_VERSION 2), so the stuff classes are learnable without a colour
+shortcut and share the image as road, sidewalk and building do.
 """
 from __future__ import annotations
 
