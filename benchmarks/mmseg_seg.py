@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,26 @@ def _backbone_digest(module: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
+def check_aspp_reach(spec: dict[str, Any]) -> None:
+    """Refuse an ASPP head whose dilation reaches past the feature map of a training crop.
+
+    A 3x3 tap at dilation d >= the map side lies entirely in the zero padding, so that branch
+    silently degenerates into a 1x1 convolution (e.g. the paper's 12/24/36 on a 96 px crop at
+    output stride 8: a 12x12 map). The side is crop / (4 * product of the backbone's stage strides).
+    """
+    head, bb = spec["model"].get("decode_head", {}), spec["model"]["backbone"]
+    if head.get("type") != "ASPPHead":
+        return
+    stride = 4 * math.prod(bb.get("strides", (1, 2, 2, 2)))
+    side = min(spec["crop"]) // stride
+    if max(head["dilations"]) >= side:
+        raise BenchError(f"protocol model.decode_head.dilations {list(head['dilations'])}: expected every dilation "
+                         f"< {side}, the feature map side of a {min(spec['crop'])} px crop at output stride {stride}")
+
+
 def build_config(spec: dict[str, Any], root: Path, weights: str | None, out_dir: Path, seed: int) -> dict[str, Any]:
     """The mmengine config dict of a resolved protocol (`paper` or `mini`)."""
+    check_aspp_reach(spec)
     ds, sched = spec["dataset"], spec["schedule"]
     kind = DATASETS[ds["layout"]]
     reduce_zero = bool(ds.get("reduce_zero_label", False))

@@ -6,7 +6,7 @@ import torch
 import torchvision
 
 from benchmarks.base import load_protocols
-from benchmarks.mmseg_seg import _register_once, _syncbn_to_bn
+from benchmarks.mmseg_seg import _register_once, _syncbn_to_bn, check_aspp_reach
 from harness import runs
 from harness.convert import to_mmseg
 from harness.errors import BenchError
@@ -26,6 +26,20 @@ def test_every_protocol_builds_and_normalises_in_0_255(task, pid, profile):
     assert type(bb).__name__ == "ResNet" and bb.depth == spec["model"]["backbone"]["depth"]
     assert not hasattr(bb, "stem")  # plain ResNet (torchvision stem), not V1c's deep stem
     assert spec["schedule"]["iters"] == spec["schedule"]["lr"][0]["end"]
+    check_aspp_reach(spec)  # no ASPP branch reaches only into the padding
+
+
+def test_aspp_dilation_past_the_feature_map_is_refused():
+    """The paper's ASPP dilations on the mini crop (96 px at output stride 8: a 12x12 map) would
+    turn the 12/24/36 branches into 1x1 convolutions; the protocol check names the argument."""
+    spec = load_protocols("voc_aspp_frozen")["aspp_frozen_384_20k"].resolved("mini")
+    assert spec["model"]["decode_head"]["dilations"] == [1, 3, 6, 9]
+    bad = copy.deepcopy(spec)
+    bad["model"]["decode_head"]["dilations"] = [1, 12, 24, 36]
+    with pytest.raises(BenchError, match=r"decode_head.dilations .*< 12, .*96 px crop at output stride 8"):
+        check_aspp_reach(bad)
+    paper = load_protocols("voc_aspp_frozen")["aspp_frozen_384_20k"].resolved("paper")
+    check_aspp_reach(paper)  # 36 < 48 = 384 / 8
 
 
 @pytest.mark.parametrize("arch,depth", [("resnet18", 18), ("resnet50", 50)])
