@@ -26,15 +26,18 @@ class GaussianBlur:
         return im.filter(ImageFilter.GaussianBlur(radius=random.uniform(*self.sigma)))
 
 
-def mocov2_view(size: int, scale: tuple[float, float] = (0.2, 1.0), colour: bool = True) -> T.Compose:
+def mocov2_view(size: int, scale: tuple[float, float] = (0.2, 1.0), colour: bool = True,
+                blur_sigma: tuple[float, float] = (0.1, 2.0)) -> T.Compose:
     """One MoCo v2 view: PIL image -> normalised float tensor [3, size, size].
 
-    colour=False drops colour jitter and greyscale (a named `mini` deviation, see pretrainers/mocov2.py).
+    colour=False drops colour jitter and greyscale; blur_sigma (pixels of the view) other than the
+    paper's (0.1, 2.0) for 224 px views scales the blur to smaller views (named `mini` deviations,
+    see pretrainers/mocov2.py).
     """
     ops = [T.RandomResizedCrop(size, scale=scale)]
     if colour:
         ops += [T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), T.RandomGrayscale(p=0.2)]
-    ops += [T.RandomApply([GaussianBlur()], p=0.5), T.RandomHorizontalFlip(), T.ToTensor(),
+    ops += [T.RandomApply([GaussianBlur(blur_sigma)], p=0.5), T.RandomHorizontalFlip(), T.ToTensor(),
             T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
     return T.Compose(ops)
 

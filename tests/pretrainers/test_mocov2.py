@@ -53,3 +53,19 @@ def test_queue_and_momentum_update():
     k0 = m.encoder_k.conv1.weight.clone()
     m.momentum_update(0.9)
     torch.testing.assert_close(m.encoder_k.conv1.weight, 0.9 * k0 + 0.1 * m.encoder_q.conv1.weight)
+
+
+def test_mini_blur_sigma_scaled_to_the_view():
+    """The paper's blur sigma 0.1-2.0 px is for 224 px views; mini's 64 px views get it x 64/224,
+    and the view pipeline really uses that sigma (paper: unchanged)."""
+    from pretrainers.augment import GaussianBlur
+    from pretrainers.mocov2 import PROFILES, MoCoV2
+
+    def blur_of(cfg):
+        views = MoCoV2().dataset(cfg, []).transform.t1.transforms
+        return [t.transforms[0].sigma for t in views if hasattr(t, "transforms") and isinstance(t.transforms[0], GaussianBlur)]
+
+    mini, paper = PROFILES["mini"], PROFILES["paper"]
+    assert mini["blur_sigma"] == pytest.approx([0.1 * mini["crop"] / 224, 2.0 * mini["crop"] / 224])
+    assert blur_of(mini) == [pytest.approx((0.1 * 64 / 224, 2.0 * 64 / 224))]
+    assert blur_of(paper) == [(0.1, 2.0)]
