@@ -14,12 +14,13 @@ from PIL import Image, ImageFilter
 from torchvision import transforms as T
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+PAPER_BLUR_SIGMA = (0.1, 2.0)  # px, for 224 px views (MoCo v2, BYOL)
 
 
 class GaussianBlur:
     """PIL Gaussian blur with sigma drawn uniformly from `sigma` (as MoCo v2 and BYOL do)."""
 
-    def __init__(self, sigma: tuple[float, float] = (0.1, 2.0)) -> None:
+    def __init__(self, sigma: tuple[float, float] = PAPER_BLUR_SIGMA) -> None:
         self.sigma = sigma
 
     def __call__(self, im: Image.Image) -> Image.Image:
@@ -27,7 +28,7 @@ class GaussianBlur:
 
 
 def mocov2_view(size: int, scale: tuple[float, float] = (0.2, 1.0), colour: bool = True,
-                blur_sigma: tuple[float, float] = (0.1, 2.0)) -> T.Compose:
+                blur_sigma: tuple[float, float] = PAPER_BLUR_SIGMA) -> T.Compose:
     """One MoCo v2 view: PIL image -> normalised float tensor [3, size, size].
 
     colour=False drops colour jitter and greyscale; blur_sigma (pixels of the view) other than the

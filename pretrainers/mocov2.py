@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from harness.engine import dist as bdist
 from harness.registry import METHODS
-from pretrainers.augment import TwoViews, mocov2_view
+from pretrainers.augment import PAPER_BLUR_SIGMA, TwoViews, mocov2_view
 from pretrainers.base import ImageFiles, Method, ema_update
 
 
@@ -150,7 +150,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # erasing the fine textures that tell the synthetic classes apart: the loss stayed near chance
     # (seed 1: 4.98, scaled 4.66) and the frozen probe below random init (README, "Segmentation").
     "mini": {"arch": "resnet18", "data": {**COCO, "synth": {}}, "epochs_label": 30, "dim": 128, "K": 256, "T": 0.2,
-             "crop": 64, "bn_splits": 2, "colour_aug": True, "blur_sigma": [0.1 * 64 / 224, 2.0 * 64 / 224],
+             "crop": 64, "bn_splits": 2, "colour_aug": True, "blur_sigma": [s * 64 / 224 for s in PAPER_BLUR_SIGMA],
              "train": {"epochs": 30, "batch_size": 32, "workers": 2, "ckpt_every": 100,
                        "optimizer": {"name": "lars", "lr": 1.0, "momentum": 0.9, "weight_decay": 1e-4,
                                      "exclude_1d": True},
@@ -171,7 +171,7 @@ class MoCoV2(Method):
 
     def dataset(self, cfg: dict[str, Any], files: list[Path]) -> Dataset:
         return ImageFiles(files, TwoViews(mocov2_view(cfg["crop"], colour=cfg.get("colour_aug", True),
-                                                      blur_sigma=tuple(cfg.get("blur_sigma", (0.1, 2.0))))))
+                                                      blur_sigma=tuple(cfg.get("blur_sigma", PAPER_BLUR_SIGMA)))))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.encoder_q
