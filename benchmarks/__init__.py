@@ -1,6 +1,5 @@
-"""Downstream tasks. Importing this package registers the built-ins in harness.registry.TASKS.
+"""Downstream tasks: one module per task family plus its protocol folders (protocols/<task>/).
 
-Framework imports (Detectron2, mmsegmentation) happen inside each task's functions, so listing
-tasks (`bench ls`) works even where a framework is missing; `bench doctor` says what is installed.
+Tasks are registered through the `densebench.tasks` entry points (pyproject.toml); importing this
+package imports nothing else, so listing tasks or scoring DAVIS never loads a framework.
 """
-from benchmarks import davis_vos, detectron2_det, mmseg_seg, retrieval  # noqa: F401  (registers the tasks)

@@ -2,8 +2,9 @@
 
 No training: the first frame's masks are carried through the video by nearest neighbours in the
 backbone's feature space, and the predictions are scored with J&F (benchmarks.davis_score).
-Features: the res4 map (torchvision `layer3`) at stride 8: layer3's stride set to 1 and layer4
-dropped (videowalk's protocol), L2-normalised over channels. For each frame t:
+Features (protocol `features`): the res4 map (torchvision `layer3`) at stride 8: layer3's stride
+set to 1 and layer4 dropped (videowalk's protocol), L2-normalised over channels, the input
+normalised with the checkpoint's own statistics. For each frame t:
     context = (first frame if protocol.first_frame) + the previous n_context frames, with labels
     affinity(i, j) = <f_t(i), f_c(j)> / temperature, context cells outside a spatial radius of
         cell i masked out (not for the first frame), top-k kept, softmax over those k,
@@ -13,43 +14,19 @@ previous frames only and appends each cell's (x, y) position to its feature (Euc
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from PIL import Image
 
 from benchmarks import davis_score
-from benchmarks.base import Protocol, Task
-from harness.checkpoint import build_resnet, load_canonical
-from harness.config import atomic_write_text, deep_merge
-from harness.data import dataset_root
+from harness.api import RunContext, Task, TaskResult
+from harness.backbone import embed, feature_net
 from harness.data.davis import annotation_files, frames, read_indexed, sequences, write_indexed
-from harness.registry import TASKS
-
-MEAN, STD = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
-
-
-def res4_stride8(net: torch.nn.Module) -> torch.nn.Module:
-    """Make a torchvision ResNet's layer3 keep stride 8 (its first block's strides set to 1)."""
-    block = net.layer3[0]
-    for conv in (block.conv1, block.conv2):
-        conv.stride = (1, 1)
-    if block.downsample is not None:
-        block.downsample[0].stride = (1, 1)
-    return net
-
-
-@torch.no_grad()
-def features(net: torch.nn.Module, image: Image.Image, device: torch.device) -> torch.Tensor:
-    """L2-normalised res4 features at stride 8 of an RGB image -> [C, H/8, W/8]."""
-    x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
-    x = ((x - MEAN) / STD)[None].to(device)
-    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
-    return F.normalize(net.layer3(net.layer2(net.layer1(x)))[0], dim=0)
 
 
 def propagate_frame(query: torch.Tensor, ctx_feats: list[torch.Tensor], ctx_labels: list[torch.Tensor],
@@ -88,13 +65,14 @@ def propagate_frame(query: torch.Tensor, ctx_feats: list[torch.Tensor], ctx_labe
 
 
 def propagate_sequence(net: torch.nn.Module, frame_files: list[Path], first: np.ndarray, n_objects: int,
-                       p: dict[str, Any], device: torch.device) -> list[np.ndarray]:
+                       p: dict[str, Any], device: torch.device, norm: dict[str, Any],
+                       stage: str) -> list[np.ndarray]:
     """Predicted label maps (uint8 [H, W]) for every frame; the first is the given annotation."""
     H, W = first.shape
     feats, labels, preds = [], [], [first]
     for t, f in enumerate(frame_files):
         with Image.open(f) as im:
-            feat = features(net, im, device)
+            feat = embed(net, im, norm, stage, device)
         h, w = feat.shape[1:]
         if t == 0:
             onehot = F.one_hot(torch.from_numpy(first.astype(np.int64)).clamp(max=n_objects), n_objects + 1)
@@ -113,21 +91,15 @@ def propagate_sequence(net: torch.nn.Module, frame_files: list[Path], first: np.
     return preds
 
 
-@TASKS.register("davis_vos")
 class DavisVOS(Task):
-    name = "davis_vos"
-    description = "DAVIS-2017 val label propagation (no training): J&F-Mean, J-Mean, F-Mean (davis2017-evaluation)"
-    metrics = ("J&F-Mean", "J-Mean", "F-Mean")
-
-    def evaluate(self, checkpoint: Path, protocol: Protocol, profile: str, seed: int, out_dir: Path,
-                 data_root: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
-        spec = deep_merge(protocol.resolved(profile), overrides)
-        root = dataset_root("davis", profile, data_root, spec["dataset"].get("synth"))
-        state, meta = load_canonical(checkpoint)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        torch.manual_seed(seed)  # propagation is deterministic; the seed is recorded for uniformity
-        net = res4_stride8(build_resnet(meta["arch"], state)).eval().to(device)
-        pred_dir = out_dir / "predictions"
+    def run(self, ctx: RunContext) -> TaskResult:
+        spec, ck = ctx.spec, ctx.checkpoint
+        root = ctx.data("davis", spec["dataset"].get("synth"))
+        device = torch.device(ctx.device)
+        torch.manual_seed(ctx.seed)  # propagation is deterministic; the seed is recorded for uniformity
+        feat = spec["features"]
+        net = feature_net(ck.arch, ck.state, feat["stage"], feat["output_stride"]).to(device)
+        pred_dir = ctx.out_dir / "predictions"
         split = spec["dataset"]["split"]
         for seq in sequences(root, split):
             ann = annotation_files(root, seq)
@@ -135,12 +107,14 @@ class DavisVOS(Task):
             first = np.where(first == 255, 0, first)
             n = int(first.max())
             files = frames(root, seq)
-            for f, lab in zip(files, propagate_sequence(net, files, first, n, spec["propagation"], device)):
+            preds = propagate_sequence(net, files, first, n, spec["propagation"], device, ck.normalization,
+                                       feat["stage"])
+            for f, lab in zip(files, preds):
                 write_indexed(pred_dir / seq / f"{f.stem}.png", lab)
         glob, rows = davis_score.evaluate(root, pred_dir, split)
-        davis_score.write_csvs(out_dir, split, glob, rows)
+        g, s = davis_score.write_csvs(ctx.out_dir, split, glob, rows)
         metrics = {k: round(100 * v, 2) for k, v in glob.items()}  # percent, as papers report
-        atomic_write_text(out_dir / "metrics.json", json.dumps(metrics))
-        return {"metrics": metrics, "config": json.dumps(spec, sort_keys=True),
-                "notes": {"conversion": f"{len(state)} tensors loaded into a torchvision {meta['arch']} "
-                                        "(layer3 stride 1, layer4 unused)", "predictions": str(pred_dir)}}
+        return TaskResult(metrics, yaml.safe_dump(spec, sort_keys=False),
+                          notes={"conversion": f"{len(ck.state)} tensors loaded into a torchvision {ck.arch} "
+                                               f"({feat['stage']} at stride {feat['output_stride']}, later stages unused)"},
+                          artefacts={"predictions": "predictions", "global_csv": g.name, "per_sequence_csv": s.name})

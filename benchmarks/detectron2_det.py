@@ -2,7 +2,8 @@
 
 Flow of one run: canonical checkpoint -> Detectron2 weights pickle (harness.convert) -> strict load
 check (every backbone parameter must come from the checkpoint) -> DefaultTrainer with the protocol's
-config -> COCOEvaluator (pycocotools) on the test split -> metrics.
+config -> COCOEvaluator (pycocotools) on the test split -> metrics. Detectron2's private calls are
+in benchmarks.d2_adapter.
 """
 from __future__ import annotations
 
@@ -17,14 +18,12 @@ from typing import Any
 
 import torch
 
-from benchmarks.base import Protocol, Task
-from harness.checkpoint import load_canonical
+from benchmarks import d2_adapter
+from harness.api import RunContext, Task, TaskResult
+from harness.config import atomic_write_text, stable_hash
 from harness.convert import write_detectron2
-from harness.data import dataset_root
 from harness.data.coco import coco_paths, validate_coco
-from harness.config import atomic_write_text, deep_merge, stable_hash
 from harness.errors import BenchError
-from harness.registry import TASKS
 
 
 def has_compiled_ops() -> bool:
@@ -49,30 +48,28 @@ def register_coco(root: Path, split: str) -> tuple[str, int]:
     return name, len(data["categories"])
 
 
-def build_cfg(spec: dict[str, Any], train_name: str, test_name: str, num_classes: int, weights: str,
-              out_dir: Path, seed: int, device: str):
-    """The Detectron2 CfgNode of a resolved protocol (`paper` or `mini`)."""
+def build_cfg(spec: dict[str, Any], train_name: str, test_name: str, weights: str, out_dir: Path | str,
+              seed: int, device: str):
+    """The Detectron2 CfgNode of a resolved protocol (`paper` or `mini`): the model-zoo `base` file,
+    then the protocol's `detectron2` overrides, then the run's data, weights, device and seed."""
     from detectron2 import model_zoo
     from detectron2.config import CfgNode, get_cfg
     cfg = get_cfg()
     cfg.merge_from_file(model_zoo.get_config_file(spec["base"]))
     cfg.merge_from_other_cfg(CfgNode(spec["detectron2"]))
     cfg.DATASETS.TRAIN, cfg.DATASETS.TEST = (train_name,), (test_name,)
-    cfg.MODEL.ROI_HEADS.NUM_CLASSES = num_classes  # from the data set (80 on COCO)
+    cfg.MODEL.ROI_HEADS.NUM_CLASSES = spec["dataset"]["num_classes"]  # checked against the data set
     cfg.MODEL.WEIGHTS = weights
     cfg.MODEL.DEVICE = device
     cfg.OUTPUT_DIR = str(out_dir)
     cfg.SEED = seed
-    cfg.TEST.EVAL_PERIOD = 0  # evaluate once, after the last iteration
     cfg.freeze()
     return cfg
 
 
 def check_strict_load(model: torch.nn.Module, weights: str) -> dict[str, Any]:
     """Load `weights` into model; fail unless every backbone (bottom-up) tensor came from the file."""
-    from detectron2.checkpoint import DetectionCheckpointer
-    ck = DetectionCheckpointer(model)
-    inc = ck._load_model(ck._load_file(weights))  # returns missing / unexpected / wrong-shape keys
+    inc = d2_adapter.load_and_report(model, weights)  # missing / unexpected / wrong-shape keys
     missing = [k for k in inc.missing_keys if k.startswith("backbone.bottom_up.")]
     if missing or inc.unexpected_keys or inc.incorrect_shapes:
         raise BenchError(f"{weights}: backbone load is not exact: missing {missing[:4]}, "
@@ -135,7 +132,7 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
     # pycocotools prints its summaries to stdout: keep them in the run directory, not the console
     with open(os.path.join(out_dir, "stdout.txt"), "a") as log, contextlib.redirect_stdout(log):
         trainer.train()
-        res = getattr(trainer, "_last_eval_results", None)
+        res = d2_adapter.last_eval_results(trainer)
         if comm.is_main_process() and not res:
             res = Trainer.test(cfg, trainer.model)
     if comm.is_main_process():
@@ -145,35 +142,36 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
         atomic_write_text(Path(out_dir, "metrics.json"), json.dumps({"metrics": metrics, "load": load_info}))
 
 
-@TASKS.register("coco_det")
 class CocoDet(Task):
-    name = "coco_det"
-    description = "Detectron2 Mask R-CNN on COCO 2017: box and mask AP, AP50, AP75 (COCOEvaluator)"
-    metrics = ("bbox/AP", "bbox/AP50", "bbox/AP75", "segm/AP", "segm/AP50", "segm/AP75")
-
-    def evaluate(self, checkpoint: Path, protocol: Protocol, profile: str, seed: int, out_dir: Path,
-                 data_root: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    def run(self, ctx: RunContext) -> TaskResult:
         from detectron2.engine import launch
-        spec = deep_merge(protocol.resolved(profile), overrides)
+        spec = ctx.spec
         ds = spec["dataset"]
-        root = dataset_root(ds["layout"], profile, data_root, ds.get("synth"))
+        ngpu = torch.cuda.device_count()
+        weights = ctx.out_dir / "backbone_d2.pkl"
+        probe = build_cfg(spec, "<train>", "<test>", str(weights), ctx.out_dir, ctx.seed, "cpu")
+        ctx.require_depth(probe.MODEL.RESNETS.DEPTH)  # before any data is made or converted
+        root = ctx.data(ds["layout"], ds.get("synth"))
         train_name, ncls = register_coco(root, ds["train"])
         test_name, _ = register_coco(root, ds["test"])
+        if ncls != ds["num_classes"]:
+            raise BenchError(f"{coco_paths(root, ds['train'])[1]}: {ncls} categories; protocol "
+                             f"{ctx.protocol.full_id} ({ctx.scale}) expects dataset.num_classes {ds['num_classes']}")
         data = [(str(root), ds["train"]), (str(root), ds["test"])]
-        state, meta = load_canonical(checkpoint)
-        weights = out_dir / "backbone_d2.pkl"
-        report = write_detectron2(state, weights)
-        ngpu = torch.cuda.device_count()
-        cfg = build_cfg(spec, train_name, test_name, ncls, str(weights), out_dir, seed, "cuda" if ngpu else "cpu")
-        if cfg.MODEL.RESNETS.DEPTH != {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101}[meta["arch"]]:
-            raise BenchError(f"{checkpoint}: a {meta['arch']} backbone cannot run protocol {protocol.full_id} "
-                             f"({profile}), which builds ResNet-{cfg.MODEL.RESNETS.DEPTH}")
-        (out_dir / "config.yaml").write_text(cfg.dump())
+        report = write_detectron2(ctx.checkpoint.state, weights)
+        cfg = build_cfg(spec, train_name, test_name, str(weights), ctx.out_dir, ctx.seed, "cuda" if ngpu else "cpu")
+        (ctx.out_dir / "config.yaml").write_text(cfg.dump())
         if ngpu > 1:
-            launch(_train_and_eval, ngpu, dist_url="auto", args=(cfg, str(out_dir), data))
+            launch(_train_and_eval, ngpu, dist_url="auto", args=(cfg, str(ctx.out_dir), data))
         else:
-            _train_and_eval(cfg, str(out_dir), data)
-        res = json.loads((out_dir / "metrics.json").read_text())
-        return {"metrics": res["metrics"], "config": cfg.dump(),
-                "notes": {"conversion": report.summary(), **res["load"],
-                          "detectron2_compiled_ops": has_compiled_ops()}}
+            _train_and_eval(cfg, str(ctx.out_dir), data)
+        res = json.loads((ctx.out_dir / "metrics.json").read_text())
+        return TaskResult(res["metrics"], cfg.dump(),
+                          notes={"conversion": report.summary(), **res["load"],
+                                 "detectron2_compiled_ops": has_compiled_ops()},
+                          artefacts={"config": "config.yaml", "log": "log.txt", "weights": "backbone_d2.pkl"})
+
+    def framework_config(self, spec: dict[str, Any], scale: str) -> str:
+        """The CfgNode Detectron2 receives, data set names, weights and output folder as placeholders."""
+        return build_cfg(spec, "<train split>", "<test split>", "<checkpoint converted to Detectron2>.pkl",
+                         "<run folder>", 0, "cuda").dump()

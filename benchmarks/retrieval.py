@@ -10,28 +10,26 @@ Embedding of a plain ResNet: the res4 map (torchvision `layer3`) at stride 8 (la
 to 1, layer4 unused), L2-normalised per cell, upsampled bilinearly to the image. Why this map: the
 paper's embedding is a per-pixel hypercolumn from res3/res4 at stride 4; a plain ResNet's layer4
 (stride 32) leaves too few cells per image for 15 segments, while res4 is the deepest map whose
-resolution still separates objects (and it is the map davis_vos uses, so the two tasks agree).
+resolution still separates objects (and it is the map davis_vos uses, so the two tasks agree). The
+map is the protocol's `features` setting; inputs are normalised with the checkpoint's statistics.
 K-means runs on the cells of the stride-8 map (faiss.Kmeans, 20 iterations, seeded).
 """
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from PIL import Image
 
-from benchmarks.base import Protocol, Task
-from benchmarks.davis_vos import features, res4_stride8
-from harness.checkpoint import build_resnet, load_canonical
-from harness.config import atomic_write_bytes, atomic_write_text, deep_merge
-from harness.data import dataset_root
+from harness.api import RunContext, Task, TaskResult
+from harness.backbone import embed, feature_net
+from harness.config import atomic_write_bytes
 from harness.data.seg import validate_seg
-from harness.registry import TASKS
 
 VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
@@ -98,14 +96,9 @@ def qualitative_grid(queries: list[tuple[Path, np.ndarray]], neighbours: list[li
     atomic_write_bytes(out, buf.getvalue())
 
 
-@TASKS.register("voc_retrieval")
 class VocRetrieval(Task):
-    name = "voc_retrieval"
-    description = "VOC segment retrieval (K-means K=15 segments, nearest train_aug segment's label): mIoU (Zhang & Maire)"
-    metrics = ("mIoU",)
-
     def _segments(self, net: torch.nn.Module, root: Path, split: str, spec: dict[str, Any], seed: int,
-                  device: torch.device) -> list[tuple[Path, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+                  device: torch.device, norm: dict[str, Any]) -> list[tuple[Path, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         ids = [s.strip() for s in (root / "ImageSets" / "Segmentation" / f"{split}.txt").read_text().split() if s.strip()]
         labels_dir = "SegmentationClassAug" if split == "trainaug" else "SegmentationClass"
         out = []
@@ -113,24 +106,23 @@ class VocRetrieval(Task):
             img_path = root / "JPEGImages" / f"{name}.jpg"
             with Image.open(img_path) as im, Image.open(root / labels_dir / f"{name}.png") as lab:
                 label = np.array(lab)
-                feat = features(net, im, device)
+                feat = embed(net, im, norm, spec["features"]["stage"], device)
             desc, major, seg = image_segments(feat, label, spec["k"], seed * 100_003 + i, len(VOC_CLASSES))
             out.append((img_path, desc, major, seg, label))
         return out
 
-    def evaluate(self, checkpoint: Path, protocol: Protocol, profile: str, seed: int, out_dir: Path,
-                 data_root: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    def run(self, ctx: RunContext) -> TaskResult:
         import faiss
-        spec = deep_merge(protocol.resolved(profile), overrides)
+        spec, ck, seed = ctx.spec, ctx.checkpoint, ctx.seed
         ds = spec["dataset"]
-        root = dataset_root("voc", profile, data_root, ds.get("synth"))
+        root = ctx.data("voc", ds.get("synth"))
         validate_seg("voc", root, ds["database"])
         validate_seg("voc", root, ds["query"])
-        state, meta = load_canonical(checkpoint)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        net = res4_stride8(build_resnet(meta["arch"], state)).eval().to(device)
-        db = self._segments(net, root, ds["database"], spec, seed, device)
-        queries = self._segments(net, root, ds["query"], spec, seed + 1, device)
+        device = torch.device(ctx.device)
+        feat = spec["features"]
+        net = feature_net(ck.arch, ck.state, feat["stage"], feat["output_stride"]).to(device)
+        db = self._segments(net, root, ds["database"], spec, seed, device, ck.normalization)
+        queries = self._segments(net, root, ds["query"], spec, seed + 1, device, ck.normalization)
         db_desc = np.concatenate([d[1] for d in db])
         db_label = np.concatenate([d[2] for d in db])
         db_owner = np.concatenate([[(i, s) for s in range(len(d[1]))] for i, d in enumerate(db)])
@@ -153,10 +145,9 @@ class VocRetrieval(Task):
         iou = confusion_iou(conf)
         metrics = {"mIoU": round(float(np.nanmean(iou)) * 100, 2)}
         metrics.update({f"IoU.{c}": (None if np.isnan(v) else round(float(v) * 100, 2)) for c, v in zip(VOC_CLASSES, iou)})
-        qualitative_grid(examples_q, examples_n, out_dir / "retrieval_grid.png")
-        atomic_write_text(out_dir / "metrics.json", json.dumps(metrics))
-        return {"metrics": metrics, "config": json.dumps(spec, sort_keys=True),
-                "notes": {"conversion": f"{len(state)} tensors loaded into a torchvision {meta['arch']} "
-                                        "(layer3 stride 1, layer4 unused)",
-                          "segments": {"database": int(keep.sum()), "query": int(sum(len(q[1]) for q in queries))},
-                          "grid": str(out_dir / "retrieval_grid.png")}}
+        qualitative_grid(examples_q, examples_n, ctx.out_dir / "retrieval_grid.png")
+        return TaskResult(metrics, yaml.safe_dump(spec, sort_keys=False),
+                          notes={"conversion": f"{len(ck.state)} tensors loaded into a torchvision {ck.arch} "
+                                               f"({feat['stage']} at stride {feat['output_stride']}, later stages unused)",
+                                 "segments": {"database": int(keep.sum()), "query": int(sum(len(q[1]) for q in queries))}},
+                          artefacts={"grid": "retrieval_grid.png"})

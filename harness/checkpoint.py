@@ -3,10 +3,13 @@
 A canonical checkpoint is one safetensors file:
 - tensors: a torchvision ResNet backbone state dict (`conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`,
   ...), fc excluded, `num_batches_tracked` excluded, float32, contiguous;
-- header metadata key `densebench`: JSON with method, arch, pretrain_data, epochs, profile, encoder
-  (which encoder was exported: online or ema), normalization (RGB mean/std on the 0-1 scale),
-  config (the resolved pre-training config), weights_sha256 (a hash of the tensors alone, so it is
-  stable whatever metadata is attached).
+- header metadata key `densebench`: JSON with method, arch, pretrain_data, epochs, recipe (the
+  pre-training recipe's name) and recipe_version, scale (`paper` or `mini`: where its numbers
+  belong; null for an imported file), encoder (which encoder was exported: online or ema),
+  normalization (RGB mean/std on the 0-1 scale), config (the resolved recipe), weights_sha256 (a
+  hash of the tensors alone, so it is stable whatever metadata is attached).
+Files written before the recipe/scale split (format densebench-canonical/1) carry `profile`
+instead; they are read as recipe = profile and scale = mini for `mini`, paper otherwise.
 
 safetensors holds no code: checkpoints travel between labs, and pickle runs code on load.
 """
@@ -15,24 +18,27 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torchvision
+from safetensors.torch import load as load_bytes
 from safetensors.torch import load_file, safe_open, save_file
 
+from harness.backbone import ARCH_DEPTH, depth_of
 from harness.errors import BenchError
 
-IMAGENET_NORM = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
-REQUIRED_META = ("method", "arch", "pretrain_data", "epochs", "profile", "encoder", "normalization")
-ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
+FORMAT = "densebench-canonical/2"
+REQUIRED_META = ("method", "arch", "pretrain_data", "epochs", "encoder", "normalization")
+ARCHS = tuple(ARCH_DEPTH)
 
 
 def expected_keys(arch: str) -> set[str]:
     """torchvision's ResNet state-dict keys for `arch`, without fc and num_batches_tracked."""
-    if arch not in ARCHS:
-        raise BenchError(f"arch '{arch}' is not supported (expected one of {', '.join(ARCHS)})")
+    depth_of(arch)
     model = getattr(torchvision.models, arch)(weights=None)
     return {k for k in model.state_dict() if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
 
@@ -62,18 +68,35 @@ def backbone_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
             if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
 
 
-def save_canonical(path: str | os.PathLike, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
-    """Validate keys against the declared arch, then write atomically. Returns the stored metadata."""
+def check_meta(meta: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """Validate checkpoint metadata (a JSON object with the required fields); upgrade format 1."""
+    if not isinstance(meta, dict):
+        raise BenchError(f"{path}: DenseBench metadata is not a JSON object (got {type(meta).__name__})")
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
-        raise BenchError(f"canonical checkpoint metadata lacks {', '.join(missing)}")
+        raise BenchError(f"{path}: DenseBench metadata lacks {', '.join(missing)}")
+    if meta["arch"] not in ARCH_DEPTH:
+        raise BenchError(f"{path}: metadata arch '{meta['arch']}' is not one of {', '.join(ARCHS)}")
+    if "scale" not in meta:  # format 1: one word 'profile' for recipe and scale
+        profile = meta.get("profile")
+        meta = {**meta, "recipe": profile,
+                "scale": None if profile == "imported" else "mini" if profile == "mini" else "paper"}
+    if meta["scale"] not in (None, "paper", "mini"):
+        raise BenchError(f"{path}: metadata scale '{meta['scale']}' is not one of paper, mini (or null: imported)")
+    return meta
+
+
+def save_canonical(path: str | os.PathLike, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    """Validate keys against the declared arch, then write atomically. Returns the stored metadata."""
+    meta = check_meta(dict(meta), path)
     want = expected_keys(meta["arch"])
     have = set(state)
     if have != want:
         raise BenchError(f"canonical checkpoint for {meta['arch']}: missing keys {sorted(want - have)[:5]}, "
                          f"unexpected keys {sorted(have - want)[:5]}")
     state = {k: v.detach().cpu().float().contiguous() for k, v in state.items()}
-    meta = dict(meta, weights_sha256=weights_sha256(state), format="densebench-canonical/1")
+    meta = dict(meta, weights_sha256=weights_sha256(state), format=FORMAT)
+    meta.pop("profile", None)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -82,44 +105,93 @@ def save_canonical(path: str | os.PathLike, state: dict[str, torch.Tensor], meta
     return meta
 
 
+def _not_canonical(path: str | os.PathLike, why: str) -> BenchError:
+    return BenchError(f"{path}: not a safetensors file ({why}); canonical checkpoints are safetensors "
+                      "files (use `bench import` for other formats)")
+
+
+def _meta_from_header(header: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    raw = (header.get("__metadata__") or {}).get("densebench")
+    if raw is None:
+        raise BenchError(f"{path}: safetensors file without DenseBench metadata; "
+                         "use `bench import --from torchvision` to make a canonical checkpoint of it")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise BenchError(f"{path}: DenseBench metadata is not valid JSON ({e.msg})") from e
+    return check_meta(meta, path)
+
+
 def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     """Metadata of a canonical checkpoint without loading its tensors."""
     try:
         with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get("densebench")
+            header = {"__metadata__": f.metadata() or {}}
     except Exception as e:  # safetensors raises its own error types and OSError
         if not Path(path).exists():
             raise BenchError(f"{path}: no such checkpoint file") from e
-        raise BenchError(f"{path}: not a safetensors file ({e}); canonical checkpoints are safetensors "
-                         "files (use `bench import` for other formats)") from e
-    if raw is None:
-        raise BenchError(f"{path}: safetensors file without DenseBench metadata; "
-                         "use `bench import --from torchvision` to make a canonical checkpoint of it")
-    return json.loads(raw)
+        raise _not_canonical(path, str(e)) from e
+    return _meta_from_header(header, path)
 
 
-def load_canonical(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Load (state, meta) and check the tensors against the stored hash and arch."""
-    meta = read_meta(path)
-    state = load_file(str(path))
+def _check_state(state: dict[str, torch.Tensor], meta: dict[str, Any], path: str | os.PathLike) -> None:
     if weights_sha256(state) != meta.get("weights_sha256"):
         raise BenchError(f"{path}: tensors do not match the weights_sha256 in its metadata (file altered?)")
     want = expected_keys(meta["arch"])
     if set(state) != want:
         raise BenchError(f"{path}: keys do not match a {meta['arch']} backbone "
                          f"(missing {sorted(want - set(state))[:3]}, unexpected {sorted(set(state) - want)[:3]})")
-    return state, meta
 
 
-def build_resnet(arch: str, state: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
-    """A torchvision ResNet (fc kept as built) with `state` loaded strictly on the backbone keys."""
-    model = getattr(torchvision.models, arch)(weights=None)
-    if state is not None:
-        res = model.load_state_dict(state, strict=False)
-        missing = [k for k in res.missing_keys if not k.startswith("fc.")]
-        if missing or res.unexpected_keys:
-            raise BenchError(f"weights do not fit {arch}: missing {missing[:3]}, unexpected {res.unexpected_keys[:3]}")
-    return model
+def load_canonical(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Load (state, meta) and check the tensors against the stored hash and arch."""
+    ck = open_checkpoint(path)
+    return ck.state, ck.meta
+
+
+@dataclass
+class Checkpoint:
+    """A canonical checkpoint read once: its tensors, metadata and the sha256 of the file's bytes."""
+    path: Path
+    state: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+    file_sha256: str
+
+    @property
+    def arch(self) -> str:
+        return self.meta["arch"]
+
+    @property
+    def depth(self) -> int:
+        return depth_of(self.arch)
+
+    @property
+    def normalization(self) -> dict[str, list[float]]:
+        return self.meta["normalization"]
+
+
+def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a canonical checkpoint file once: hash its bytes, parse header and tensors, check both."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as e:
+        raise BenchError(f"{path}: no such checkpoint file") from e
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read the checkpoint ({e.strerror or e})") from e
+    if len(data) < 8:
+        raise _not_canonical(path, f"{len(data)} bytes")
+    (n,) = struct.unpack("<Q", data[:8])
+    try:
+        header = json.loads(data[8:8 + n])
+        state = load_bytes(data)
+    except Exception as e:  # a truncated or foreign file: safetensors' and json's own errors
+        raise _not_canonical(path, type(e).__name__) from e
+    if not isinstance(header, dict):
+        raise _not_canonical(path, "its header is not a JSON object")
+    meta = _meta_from_header(header, path)
+    _check_state(state, meta, path)
+    return Checkpoint(path, state, meta, hashlib.sha256(data).hexdigest())
 
 
 def heads_path(checkpoint: str | os.PathLike) -> Path:

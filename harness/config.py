@@ -9,6 +9,21 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
+def read_yaml(path: str | os.PathLike, what: str) -> Any:
+    """Parse a YAML data file; a syntax error or unreadable file is a one-line error naming it."""
+    import yaml
+    from harness.errors import BenchError
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read {what} ({e.strerror or e})") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise BenchError(f"{path}: not valid YAML{at} ({getattr(e, 'problem', None) or type(e).__name__}); "
+                         f"expected {what}") from e
+
+
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Return base updated recursively with over (dicts merge, everything else replaces)."""
     out = copy.deepcopy(dict(base))

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.checkpoint import IMAGENET_NORM, infer_arch
+from harness.backbone import IMAGENET_NORM
+from harness.checkpoint import infer_arch
 from harness.config import atomic_write_bytes
 from harness.errors import BenchError
 
@@ -174,5 +175,6 @@ def import_state(path: str | Path, source: str) -> tuple[dict[str, torch.Tensor]
 def import_meta(source: str, arch: str, path: Path, **extra: Any) -> dict[str, Any]:
     """Metadata for an imported checkpoint; unknown facts are recorded as 'unknown', not guessed."""
     return {"method": extra.get("method") or source, "arch": arch, "pretrain_data": extra.get("pretrain_data", "unknown"),
-            "epochs": extra.get("epochs", "unknown"), "profile": "imported", "encoder": SOURCES[source]["encoder"],
+            "epochs": extra.get("epochs", "unknown"), "recipe": "imported", "scale": None,
+            "encoder": SOURCES[source]["encoder"],
             "normalization": IMAGENET_NORM, "config": {"imported_from": str(path), "source": source}}

@@ -18,6 +18,14 @@ def _version(*dists: str) -> str | None:
     return None
 
 
+def _has_module(name: str) -> bool:
+    """Whether a compiled extension module is installed (found without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def report(data_root: str | None = None) -> str:
     import torch
     lines = [f"python       {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus"]
@@ -26,8 +34,7 @@ def report(data_root: str | None = None) -> str:
     lines.append(f"torchvision  {_version('torchvision') or 'NOT INSTALLED'}")
     d2 = _version("detectron2", "pb1-detectron2")
     if d2 and importlib.util.find_spec("detectron2") is not None:
-        from benchmarks.detectron2_det import has_compiled_ops
-        ops = "compiled ops present" if has_compiled_ops() else \
+        ops = "compiled ops present" if _has_module("detectron2._C") else \
             "pure-Python build: no compiled ops (rotated boxes, deform conv unavailable; COCO eval via pycocotools)"
         lines.append(f"detectron2   {d2}; {ops}")
     else:
@@ -35,8 +42,7 @@ def report(data_root: str | None = None) -> str:
     mmseg, mmcv = _version("mmsegmentation"), _version("mmcv", "mmcv-lite")
     ops = ""
     if mmcv and importlib.util.find_spec("mmcv") is not None:
-        from benchmarks.mm_compat import mmcv_ops_kind
-        ops = ("; compiled ops present" if mmcv_ops_kind() == "compiled" else
+        ops = ("; compiled ops present" if _has_module("mmcv._ext") else
                "; no compiled ops: DenseBench's stand-in is active (FCN/ASPP run; ops like DCN fail loudly)")
     lines.append(f"mmseg/mmcv   {mmseg or 'mmsegmentation not installed'}; {mmcv or 'mmcv not installed'}{ops}")
     lines.append(f"pycocotools  {_version('pycocotools') or 'NOT INSTALLED'}; safetensors {_version('safetensors') or 'NOT INSTALLED'}")

@@ -10,8 +10,9 @@ uses it) of the centred [N*H*W, C] matrix with singular values s_k is
     p_k = s_k / sum_j s_j,   erank = exp(-sum_k p_k log p_k)      (1 <= erank <= C)
 
 BN runs on the batch's statistics, as in the fine-tuning protocols (their BN is in training mode),
-so a checkpoint's stored running statistics do not enter. The reference is torchvision's default
-initialisation (the `random` method) under the same torch seed.
+so a checkpoint's stored running statistics do not enter. Each checkpoint's input normalisation is
+its own (metadata); the reference is torchvision's default initialisation (the `random` method)
+under the same torch seed, fed like the first checkpoint.
 """
 from __future__ import annotations
 
@@ -21,10 +22,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from harness.checkpoint import IMAGENET_NORM, build_resnet, load_canonical
+from harness.backbone import STAGES, build_resnet, normalize, stage_outputs
+from harness.checkpoint import load_canonical
 from harness.errors import BenchError
-
-STAGES = ("layer1", "layer2", "layer3", "layer4")
 
 
 def effective_rank(features: torch.Tensor) -> float:
@@ -39,7 +39,7 @@ def effective_rank(features: torch.Tensor) -> float:
 
 
 def load_images(paths: list[Path], size: tuple[int, int]) -> torch.Tensor:
-    """RGB images resized to size=(h, w), ImageNet-normalised: [N, 3, h, w]."""
+    """RGB images resized to size=(h, w), on the 0-1 scale: [N, 3, h, w]."""
     out = []
     for p in paths:
         try:
@@ -48,21 +48,14 @@ def load_images(paths: list[Path], size: tuple[int, int]) -> torch.Tensor:
         except OSError as e:
             raise BenchError(f"{p}: not a readable image ({e})") from e
         out.append(torch.from_numpy(a).permute(2, 0, 1))
-    x = torch.stack(out)
-    mean, std = (torch.tensor(IMAGENET_NORM[k]).view(3, 1, 1) for k in ("mean", "std"))
-    return (x - mean) / std
+    return torch.stack(out)
 
 
 @torch.no_grad()
 def stage_ranks(model: torch.nn.Module, x: torch.Tensor) -> list[float]:
     """Effective rank of each stage's output (layer1..layer4) for images x [N, 3, H, W]."""
     model.train()  # batch statistics in BN (see module docstring); nothing is saved afterwards
-    h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
-    ranks = []
-    for name in STAGES:
-        h = getattr(model, name)(h)
-        ranks.append(effective_rank(h.permute(0, 2, 3, 1).reshape(-1, h.shape[1])))
-    return ranks
+    return [effective_rank(h.permute(0, 2, 3, 1).reshape(-1, h.shape[1])) for h in stage_outputs(model, x)]
 
 
 def rank_table(checkpoints: list[Path], images: list[Path], size: tuple[int, int] = (96, 128),
@@ -76,9 +69,10 @@ def rank_table(checkpoints: list[Path], images: list[Path], size: tuple[int, int
     if len(archs) != 1:
         raise BenchError(f"inspect rank: checkpoints of different architectures {sorted(archs)}; compare one at a time")
     torch.manual_seed(seed)
-    rows = [("random", stage_ranks(build_resnet(archs.pop()), x))]
+    rows = [("random", stage_ranks(build_resnet(archs.pop()), normalize(x, loaded[0][1]["normalization"])))]
     for c, (state, meta) in zip(checkpoints, loaded):
-        rows.append((f"{meta.get('method', '?')} ({c.parent.name})", stage_ranks(build_resnet(meta["arch"], state), x)))
+        rows.append((f"{meta.get('method', '?')} ({c.parent.name})",
+                     stage_ranks(build_resnet(meta["arch"], state), normalize(x, meta["normalization"]))))
     return rows
 
 

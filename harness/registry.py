@@ -1,71 +1,128 @@
-"""One registry per extension point (methods, tasks), with did-you-mean errors and entry-point plugins.
+"""Lazy, typed registries of methods and tasks, filled from entry points.
 
-A plugin outside the repo registers through the entry-point groups `densebench.methods` and
-`densebench.tasks`: the entry point names a class (or factory) that is called with no arguments
-and returns an object with the same attributes as the built-ins (`name`, `description`, ...).
+DenseBench's own methods and tasks register exactly as a plugin does, in pyproject.toml:
+
+    [project.entry-points."densebench.methods"]   mocov2 = "pretrainers.mocov2:MoCoV2"
+    [project.entry-points."densebench.tasks"]     coco_det = "benchmarks.detectron2_det:CocoDet"
+
+Listing reads the entry points and the data files beside each implementation, never the
+implementation itself: a method's card and recipes are `<module folder>/recipes/<name>.yaml`; a
+task's card and protocols are `<module folder>/protocols/<name>/`. The module named by the entry
+point is imported only by `load`, when the method or task runs. Nothing here imports torch.
 """
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib
+import importlib.util
+from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Callable, Generic, Iterator, TypeVar
+from pathlib import Path
+from typing import Any
 
 from harness.errors import BenchError
 
-T = TypeVar("T")
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    module: str
+    attr: str
+
+    @property
+    def target(self) -> str:
+        return f"{self.module}:{self.attr}"
 
 
-class Registry(Generic[T]):
-    """Name -> factory. `kind` is the word used in errors ("method", "task")."""
+def module_folder(module: str) -> Path:
+    """The folder holding `module`'s file (for a package, its own folder), found without importing it
+    or its parent packages."""
+    parts = module.split(".")
+    spec = importlib.util.find_spec(parts[0])  # a top-level name: located, not executed
+    if spec is None:
+        raise BenchError(f"module '{module}' is not installed (named by a densebench entry point)")
+    if len(parts) == 1:
+        return Path(spec.origin).parent
+    for loc in spec.submodule_search_locations or []:
+        base = Path(loc).joinpath(*parts[1:-1])
+        if (base / parts[-1] / "__init__.py").is_file():
+            return base / parts[-1]
+        if (base / f"{parts[-1]}.py").is_file():
+            return base
+    raise BenchError(f"module '{module}' is not found (named by a densebench entry point)")
 
-    def __init__(self, kind: str, group: str, builtins: Callable[[], None]) -> None:
+
+class Registry:
+    """name -> entry point of one group; `kind` is the word used in errors ("method", "task")."""
+
+    def __init__(self, kind: str, group: str) -> None:
         self.kind, self.group = kind, group
-        self._builtins = builtins
-        self._items: dict[str, Callable[[], T]] = {}
-        self._loaded = False
 
-    def register(self, name: str) -> Callable[[Callable[[], T]], Callable[[], T]]:
-        """Decorator: `@METHODS.register("pixpro")` on a class or factory."""
-        def deco(factory: Callable[[], T]) -> Callable[[], T]:
-            if name in self._items:
-                raise BenchError(f"{self.kind} '{name}' is registered twice")
-            self._items[name] = factory
-            return factory
-        return deco
-
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
-        self._builtins()
+    @functools.cached_property
+    def _entries(self) -> dict[str, Entry]:
+        out: dict[str, Entry] = {}
         for ep in entry_points(group=self.group):
-            if ep.name not in self._items:
-                self._items[ep.name] = ep.load()
+            e = Entry(ep.name, ep.module, ep.attr)
+            if ep.name in out and out[ep.name] != e:
+                raise BenchError(f"{self.kind} '{ep.name}' is registered twice ({out[ep.name].target} and {e.target})")
+            out[ep.name] = e
+        if not out:
+            raise BenchError(f"no {self.kind}s registered under the entry-point group '{self.group}': DenseBench is "
+                             "not installed in this Python (run scripts/bootstrap.sh)")
+        return out
 
     def names(self) -> list[str]:
-        self._load()
-        return sorted(self._items)
+        return sorted(self._entries)
 
-    def get(self, name: str) -> T:
-        """Instantiate `name`, or raise a one-line error with a did-you-mean suggestion."""
-        self._load()
-        if name not in self._items:
-            close = difflib.get_close_matches(name, self._items, n=1, cutoff=0.5)
+    def entry(self, name: str) -> Entry:
+        """The entry of `name`, or a one-line error with a did-you-mean suggestion."""
+        if name not in self._entries:
+            close = difflib.get_close_matches(name, self._entries, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise BenchError(f"unknown {self.kind} '{name}'{hint} (known: {', '.join(self.names())})")
-        return self._items[name]()
+        return self._entries[name]
 
-    def __iter__(self) -> Iterator[T]:
-        return (self.get(n) for n in self.names())
+    def folder(self, name: str) -> Path:
+        return module_folder(self.entry(name).module)
+
+    def load(self, name: str) -> Any:
+        """Import the implementation and return an instance with `name` and `card` set."""
+        e = self.entry(name)
+        try:
+            cls = getattr(importlib.import_module(e.module), e.attr)
+        except (ImportError, AttributeError) as err:
+            raise BenchError(f"{self.kind} '{name}': cannot load {e.target} ({type(err).__name__}: {err})") from err
+        obj = cls()
+        obj.name, obj.card = name, self.card(name)
+        return obj
+
+    def card(self, name: str) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
 
 
-def _load_methods() -> None:
-    import pretrainers  # noqa: F401  (registers the built-in methods)
+class MethodRegistry(Registry):
+    @functools.lru_cache(maxsize=None)
+    def card(self, name: str):  # -> harness.recipe.MethodCard
+        from harness.recipe import load_card
+        return load_card(self.folder(name) / "recipes" / f"{name}.yaml", name)
 
 
-def _load_tasks() -> None:
-    import benchmarks  # noqa: F401  (registers the built-in tasks)
+class TaskRegistry(Registry):
+    @functools.lru_cache(maxsize=None)
+    def card(self, name: str):  # -> harness.protocol.TaskCard
+        from harness.protocol import load_task_card
+        return load_task_card(self.folder(name) / "protocols" / name, name)
+
+    @functools.lru_cache(maxsize=None)
+    def protocols(self, name: str):  # -> dict[str, harness.protocol.Protocol]
+        from harness.protocol import load_protocols
+        return load_protocols(self.folder(name) / "protocols" / name, name)
+
+    def protocol(self, name: str, ref: str | None):  # -> harness.protocol.Protocol
+        from harness.protocol import pick_protocol
+        return pick_protocol(self.protocols(name), name, ref)
 
 
-METHODS: Registry = Registry("method", "densebench.methods", _load_methods)
-TASKS: Registry = Registry("task", "densebench.tasks", _load_tasks)
+METHODS = MethodRegistry("method", "densebench.methods")
+TASKS = TaskRegistry("task", "densebench.tasks")

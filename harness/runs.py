@@ -1,95 +1,112 @@
-"""Run orchestration: pre-train (or reuse a cached checkpoint), convert, evaluate, record.
+"""Run orchestration: pre-train (or reuse a cached checkpoint), then evaluate under a protocol.
 
 Cache layout under $DENSEBENCH_HOME (default ~/.cache/densebench):
-    checkpoints/<method>/<profile>-<config hash>/backbone.safetensors   (+ train/ with last.pt, tb/)
-    results/<task>/<protocol>@<v>/<profile>/<run id>/record.json        (see harness.store)
-The pre-training cache key is the hash of (method, profile, resolved config, pre-training seed):
-the same config never trains twice, a changed one never reuses a stale checkpoint.
+    checkpoints/<method>/<recipe>-<key>/backbone.safetensors   (+ train/ with last.pt, tb/)
+    results/<task>/<protocol>@<v>/<scale>/<run id>/record.json  (see harness.store)
+The pre-training cache key is the hash of (method, the resolved recipe with its version,
+overrides, pre-training seed, data location): the same recipe never trains twice, a changed one
+never reuses a stale checkpoint. An evaluation is staged in a temporary folder and moved into
+place when its record is written; a failed run leaves nothing behind.
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from harness import store
-from harness.checkpoint import IMAGENET_NORM, backbone_state, read_meta, save_canonical, save_heads, weights_sha256
-from harness.config import file_sha256, home, stable_hash
-from harness.data import dataset_root, pretrain_files
-from harness.engine.trainer import TrainSpec, train
+from harness.api import RunContext
+from harness.backbone import IMAGENET_NORM
+from harness.config import deep_merge, home, stable_hash
 from harness.errors import BenchError
+from harness.recipe import SCALES, with_overrides
 from harness.registry import METHODS, TASKS
 
 
-def scale_of(profile: str) -> str:
-    """The evaluation scale of a pre-training profile: 'mini', or 'paper' for every paper* recipe."""
-    return "mini" if profile == "mini" else "paper"
-
-
-def pretrain(method_name: str, profile: str, seed: int = 0, data_root: str | None = None,
+def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None,
              progress: bool = True, overrides: dict[str, Any] | None = None) -> Path:
-    """Pre-train `method_name` at `profile` (or return the cached checkpoint). Returns its path."""
-    method = METHODS.get(method_name)
-    cfg = {**method.config(profile), **(overrides or {}), "seed": seed}
-    root = None
-    if cfg.get("train") is not None:
-        data = cfg["data"]
-        root = dataset_root(data["layout"], profile, data_root, data.get("synth"))
+    """Pre-train `method_name` with its recipe `recipe_name` (or return the cached checkpoint)."""
+    import torch
+
+    from harness.checkpoint import backbone_state, save_canonical, save_heads, weights_sha256
+    from harness.data import pretrain_files, recipe_data_root
+    recipe = with_overrides(METHODS.card(method_name).recipe(recipe_name), overrides)
+    root = recipe_data_root(recipe.data, data_root) if recipe.train is not None else None
     # the data location is part of the key: a new synthetic data version never reuses old weights
-    key = stable_hash({"method": method_name, "profile": profile, "config": cfg, "data": str(root)})
-    out = home() / "checkpoints" / method_name / f"{profile}-{key}"
+    key = stable_hash({"method": method_name, "recipe": recipe.identity(), "seed": seed, "data": str(root)})
+    out = home() / "checkpoints" / method_name / f"{recipe_name}-{key}"
     ckpt = out / "backbone.safetensors"
     if ckpt.exists():
         return ckpt
+    method = METHODS.load(method_name)
+    method.params(recipe)  # a wrong hyper-parameter fails before any data is made
     torch.manual_seed(seed)
-    model = method.build(cfg)
+    model = method.build(recipe, seed)
     summary: dict[str, Any] = {}
-    if root is not None:
-        data = cfg["data"]
-        files = pretrain_files(data["layout"], root, data["split"])
-        spec = TrainSpec.from_dict({**cfg["train"], "seed": seed})
-        summary = train(model, method.dataset(cfg, files), spec, out / "train", resume=True, progress=progress)
+    if recipe.train is not None:
+        from harness.engine.trainer import train
+        files = pretrain_files(recipe.data.layout, root, recipe.data.split)
+        summary = train(model, method.dataset(recipe, files), recipe.train, out / "train", seed=seed,
+                        resume=True, progress=progress)
     from harness.engine import dist as bdist
     if bdist.rank() == 0:
-        meta = {"method": method_name, "arch": cfg["arch"], "epochs": cfg["epochs_label"], "profile": profile,
-                "pretrain_data": (f"{cfg['data']['layout']}:{cfg['data']['split']}" + (" (synthetic)" if profile == "mini" else ""))
-                if cfg.get("data") else "none", "encoder": method.export_encoder, "normalization": IMAGENET_NORM,
-                "config": cfg, "config_hash": key, "seed": seed, "train_summary": summary}
+        meta = {"method": method_name, "arch": recipe.arch, "epochs": recipe.epochs, "recipe": recipe.name,
+                "recipe_version": recipe.version, "scale": recipe.scale,
+                "pretrain_data": recipe.data.label() if recipe.data else "none", "encoder": method.export_encoder,
+                "normalization": IMAGENET_NORM, "config": recipe.identity(), "config_hash": key, "seed": seed,
+                "train_summary": summary}
         state = backbone_state(method.backbone(model))
         heads = method.heads(model)
         if heads:  # before the checkpoint: its existence marks the cache entry complete
-            save_heads(ckpt, heads, weights_sha256(state), {"method": method_name, "config": cfg})
+            save_heads(ckpt, heads, weights_sha256(state), {"method": method_name, "config": recipe.identity()})
         save_canonical(ckpt, state, meta)
     return ckpt
 
 
-def evaluate(checkpoint: Path, task_name: str, protocol_id: str | None, profile: str, seed: int = 0,
-             data_root: str | None = None, results_root: Path | None = None,
+def _device_and_world() -> tuple[str, int]:
+    import torch
+    if torch.cuda.is_available():
+        return "cuda", max(torch.cuda.device_count(), 1)
+    return "cpu", int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, scale: str, seed: int = 0,
+             data_root: str | None = None, results_root: str | Path | None = None,
              overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Evaluate a canonical checkpoint under a task protocol; write and return the result record.
+    """Evaluate a canonical checkpoint under a task protocol at `scale`; write and return the record.
 
     overrides (Python API only, e.g. tests): deep-merged into the resolved protocol. A run with
     overrides is no longer the protocol: its record's protocol_full gets a '+custom' suffix and
     lists the overrides, so it never sits beside protocol results in a leaderboard.
     """
-    task = TASKS.get(task_name)
-    protocol = task.protocol(protocol_id)
-    meta = read_meta(checkpoint)
-    if meta.get("profile") != "imported" and scale_of(meta.get("profile", "")) != profile:
-        raise BenchError(f"{checkpoint} was pre-trained at profile '{meta.get('profile')}'; "
-                         f"its numbers may not be mixed with profile '{profile}'")
-    sha = file_sha256(checkpoint)
-    run_dir = store.new_run_dir(results_root, task_name, protocol, profile, meta["method"], sha, seed)
-    t0 = time.time()
-    out = task.evaluate(Path(checkpoint), protocol, profile, seed, run_dir, data_root, overrides or {})
-    record = store.make_record(method=meta["method"], checkpoint=str(checkpoint), checkpoint_sha256=sha,
-                               checkpoint_meta=meta, task=task_name, protocol=protocol, profile=profile,
-                               seed=seed, metrics=out["metrics"], config=out["config"], notes=out.get("notes", {}),
-                               wall_s=time.time() - t0)
-    if overrides:
-        record["protocol_full"] += "+custom"
-        record["overrides"] = overrides
-    store.write_record(run_dir, record)
-    return record
+    from harness.checkpoint import open_checkpoint
+    if scale not in SCALES:
+        raise BenchError(f"--scale '{scale}' is not one of {', '.join(SCALES)}")
+    card = TASKS.card(task_name)
+    protocol = TASKS.protocol(task_name, protocol_ref)
+    spec = deep_merge(protocol.resolved(scale), overrides or {})
+    ck = open_checkpoint(checkpoint)
+    if ck.meta["scale"] is not None and ck.meta["scale"] != scale:
+        raise BenchError(f"{checkpoint} was pre-trained at scale '{ck.meta['scale']}' (recipe "
+                         f"'{ck.meta.get('recipe')}'); its numbers may not be mixed with scale '{scale}'")
+    task = TASKS.load(task_name)
+    device, world = _device_and_world()
+    staged, final = store.stage_run_dir(results_root, task_name, protocol, scale, ck.meta["method"],
+                                        ck.file_sha256, seed)
+    try:
+        ctx = RunContext(task_name, protocol, scale, spec, ck, seed, staged, data_root, device, world)
+        t0 = time.time()
+        result = task.run(ctx)
+        record = store.make_record(checkpoint=ck, task=task_name, protocol=protocol, scale=scale, seed=seed,
+                                   result=result, direction=card.direction(), wall_s=time.time() - t0,
+                                   world_size=world)
+        if overrides:
+            record["protocol_full"] += "+custom"
+            record["overrides"] = overrides
+        store.write_record(staged, record)
+        store.publish_run_dir(staged, final)
+    except BaseException:
+        store.discard_run_dir(staged)
+        raise
+    return {**record, "_path": str(final / "record.json")}

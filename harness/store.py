@@ -1,14 +1,17 @@
 """The results store: one JSON record per run, and an SQLite index rebuilt from the records.
 
-Records are the source of truth (`<results root>/<task>/<protocol>@<v>/<profile>/<run>/record.json`,
-written to a temporary file and renamed). `index.sqlite` under the results root is derived:
-`rebuild_index` recreates it from the records, so running it twice gives the same index.
+Records are the source of truth (`<results root>/<task>/<protocol>@<v>/<scale>/<run>/record.json`).
+A run is staged in `<results root>/.staging/<run>/` and renamed into place once its record is
+written, so a failed or killed run never leaves a folder among the results. `index.sqlite` under
+the results root is derived: `rebuild_index` recreates it from the records, so running it twice
+gives the same index. Records of format 1 (`profile` for the scale) are read and indexed as format 2.
 """
 from __future__ import annotations
 
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -19,7 +22,8 @@ from typing import Any
 from harness.config import atomic_write_text, home, stable_hash
 from harness.errors import BenchError
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+STAGING = ".staging"
 _PACKAGES = ("torch", "torchvision", "pb1-detectron2", "detectron2", "pycocotools", "numpy", "safetensors",
              "mmsegmentation", "mmcv", "mmcv-lite", "mmengine")
 
@@ -28,11 +32,25 @@ def results_root(root: str | Path | None = None) -> Path:
     return Path(root or os.environ.get("DENSEBENCH_RESULTS") or home() / "results")
 
 
-def new_run_dir(root: Path | None, task: str, protocol: Any, profile: str, method: str, sha: str, seed: int) -> Path:
+def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str, method: str, sha: str,
+                  seed: int) -> tuple[Path, Path]:
+    """(staging folder to run in, final folder it becomes). Both are unique to this run."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    d = results_root(root) / task / f"{protocol.id}@{protocol.version}" / profile / f"{method}-{sha[:8]}-s{seed}-{stamp}-{os.getpid()}"
-    d.mkdir(parents=True, exist_ok=False)
-    return d
+    name = f"{method}-{sha[:8]}-s{seed}-{stamp}-{os.getpid()}"
+    base = results_root(root)
+    final = base / task / f"{protocol.id}@{protocol.version}" / scale / name
+    staged = base / STAGING / f"{task}-{name}"
+    staged.mkdir(parents=True, exist_ok=False)
+    return staged, final
+
+
+def publish_run_dir(staged: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, final)
+
+
+def discard_run_dir(staged: Path) -> None:
+    shutil.rmtree(staged, ignore_errors=True)
 
 
 def _git_commit() -> str:
@@ -53,18 +71,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def make_record(*, method: str, checkpoint: str, checkpoint_sha256: str, checkpoint_meta: dict[str, Any], task: str,
-                protocol: Any, profile: str, seed: int, metrics: dict[str, float], config: Any,
-                notes: dict[str, Any], wall_s: float) -> dict[str, Any]:
+def make_record(*, checkpoint: Any, task: str, protocol: Any, scale: str, seed: int, result: Any,
+                direction: dict[str, bool], wall_s: float, world_size: int) -> dict[str, Any]:
+    """The record of one run. checkpoint: harness.checkpoint.Checkpoint; result: harness.api.TaskResult."""
     import torch
-    world = int(os.environ.get("WORLD_SIZE", "1")) if not torch.cuda.is_available() else max(torch.cuda.device_count(), 1)
-    return {"record_version": RECORD_VERSION, "method": method, "checkpoint": checkpoint,
-            "checkpoint_sha256": checkpoint_sha256,
-            "pretrain": {k: checkpoint_meta.get(k) for k in ("arch", "epochs", "pretrain_data", "encoder", "profile", "config_hash")},
+    meta = checkpoint.meta
+    return {"record_version": RECORD_VERSION, "method": meta["method"], "checkpoint": str(checkpoint.path),
+            "checkpoint_sha256": checkpoint.file_sha256, "weights_sha256": meta.get("weights_sha256"),
+            "pretrain": {k: meta.get(k) for k in ("arch", "epochs", "pretrain_data", "encoder", "recipe",
+                                                  "recipe_version", "scale", "config_hash", "seed")},
             "task": task, "protocol": protocol.id, "protocol_version": protocol.version,
-            "protocol_full": protocol.full_id, "profile": profile, "seed": seed, "metrics": metrics,
-            "config_hash": stable_hash(config), "git_commit": _git_commit(), "versions": _versions(),
-            "wall_s": round(wall_s, 1), "world_size": world, "notes": notes,
+            "protocol_full": protocol.full_id, "scale": scale, "seed": seed, "metrics": result.metrics,
+            "higher_is_better": {k: v for k, v in direction.items() if k in result.metrics},
+            "artefacts": result.artefacts, "config_hash": stable_hash(result.config), "git_commit": _git_commit(),
+            "versions": _versions(), "wall_s": round(wall_s, 1), "world_size": world_size,
+            "torch_threads": torch.get_num_threads(), "notes": result.notes,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
@@ -74,14 +95,29 @@ def write_record(run_dir: Path, record: dict[str, Any]) -> Path:
     return path
 
 
+def upgrade(rec: dict[str, Any]) -> dict[str, Any]:
+    """A record of any format as format 2 (format 1 named the scale `profile`)."""
+    if rec.get("record_version", 1) < 2:
+        rec = dict(rec)
+        rec["scale"] = rec.pop("profile", None)
+        rec.setdefault("higher_is_better", {})
+        rec.setdefault("artefacts", {})
+        rec["record_version"] = RECORD_VERSION
+    return rec
+
+
 def iter_records(root: str | Path | None = None) -> list[dict[str, Any]]:
     """All records under the results root (sorted by path). A corrupt record is a one-line error."""
     out = []
-    for p in sorted(results_root(root).rglob("record.json")):
+    base = results_root(root)
+    for p in sorted(base.rglob("record.json")):
+        if STAGING in p.relative_to(base).parts:
+            continue
         try:
             rec = json.loads(p.read_text())
         except json.JSONDecodeError as e:
             raise BenchError(f"{p}: corrupt result record ({e.msg}); delete or fix it") from e
+        rec = upgrade(rec)
         rec["_path"] = str(p)
         out.append(rec)
     return out
@@ -96,13 +132,16 @@ def rebuild_index(root: str | Path | None = None) -> Path:
     tmp.unlink(missing_ok=True)
     con = sqlite3.connect(tmp)
     con.execute("CREATE TABLE runs (path TEXT PRIMARY KEY, method TEXT, task TEXT, protocol TEXT, "
-                "protocol_version INTEGER, profile TEXT, seed INTEGER, checkpoint_sha256 TEXT, created TEXT, wall_s REAL)")
-    con.execute("CREATE TABLE metrics (path TEXT, name TEXT, value REAL, PRIMARY KEY (path, name))")
+                "protocol_version INTEGER, scale TEXT, seed INTEGER, checkpoint_sha256 TEXT, created TEXT, wall_s REAL)")
+    con.execute("CREATE TABLE metrics (path TEXT, name TEXT, value REAL, higher_is_better INTEGER, "
+                "PRIMARY KEY (path, name))")
     for r in iter_records(root):
         con.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (r["_path"], r["method"], r["task"], r["protocol"], r["protocol_version"], r["profile"],
+                    (r["_path"], r["method"], r["task"], r["protocol"], r["protocol_version"], r["scale"],
                      r["seed"], r["checkpoint_sha256"], r["created"], r["wall_s"]))
-        con.executemany("INSERT INTO metrics VALUES (?,?,?)", [(r["_path"], k, v) for k, v in sorted(r["metrics"].items())])
+        hib = r.get("higher_is_better", {})
+        con.executemany("INSERT INTO metrics VALUES (?,?,?,?)",
+                        [(r["_path"], k, v, None if k not in hib else int(hib[k])) for k, v in sorted(r["metrics"].items())])
     con.commit()
     con.close()
     os.replace(tmp, db)

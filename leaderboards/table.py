@@ -1,7 +1,8 @@
 """Leaderboard tables from result records: one row per (method, checkpoint) of the same protocol and
-profile, each metric as mean +- std over seeds, the best mean per column marked.
+scale, each metric as mean +- std over seeds, the best mean per column marked (the highest, or the
+lowest for a metric whose task card says lower is better).
 
-Rows of different protocols or profiles are never put side by side: they are not comparable.
+Rows of different protocols or scales are never put side by side: they are not comparable.
 """
 from __future__ import annotations
 
@@ -13,40 +14,44 @@ import pandas as pd
 from harness.errors import BenchError
 
 
-def frame(records: Sequence[dict[str, Any]], task: str, profile: str | None = None,
+KEYS = ["protocol", "scale", "method", "checkpoint"]
+
+
+def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None,
           protocol: str | None = None) -> pd.DataFrame:
-    """Long table of the task's runs: one row per (protocol, profile, method, checkpoint, seed), the
+    """Long table of the task's runs: one row per (protocol, scale, method, checkpoint, seed), the
     latest record where a run was repeated (a rerun replaces, never doubles, a seed), one column per metric."""
     rows = [{"method": r["method"], "checkpoint": r["checkpoint_sha256"][:8], "protocol": r["protocol_full"],
-             "profile": r["profile"], "seed": r["seed"], "created": r.get("created", ""), **r["metrics"]}
-            for r in records if r["task"] == task and (profile is None or r["profile"] == profile)
+             "scale": r["scale"], "seed": r["seed"], "created": r.get("created", ""), **r["metrics"]}
+            for r in records if r["task"] == task and (scale is None or r["scale"] == scale)
             and (protocol is None or r["protocol"] == protocol.split("/")[-1].split("@")[0])]
     if not rows:
-        raise BenchError(f"no results for task '{task}'" + (f" at profile '{profile}'" if profile else "")
+        raise BenchError(f"no results for task '{task}'" + (f" at scale '{scale}'" if scale else "")
                          + " (run `bench run --task ...` first)")
     df = pd.DataFrame(rows).sort_values("created", kind="stable")
-    df = df.drop_duplicates(["protocol", "profile", "method", "checkpoint", "seed"], keep="last")
+    df = df.drop_duplicates(["protocol", "scale", "method", "checkpoint", "seed"], keep="last")
     return df.drop(columns="created").reset_index(drop=True)
 
 
 def summarise(df: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
-    """Group by (protocol, profile, method, checkpoint): mean, std and count over seeds."""
+    """Group by (protocol, scale, method, checkpoint): mean, std and count over seeds."""
     metrics = [m for m in metrics if m in df.columns] or [c for c in df.columns if "/" in c]
     df = df.assign(**{m: pd.to_numeric(df[m], errors="coerce") for m in metrics})  # null (no value) -> NaN
-    g = df.groupby(["protocol", "profile", "method", "checkpoint"], sort=True)
+    g = df.groupby(KEYS, sort=True)
     out = g[metrics].agg(["mean", "std"])
     out["seeds"] = g["seed"].nunique()
     return out
 
 
-def render(summary: pd.DataFrame, fmt: str) -> str:
+def render(summary: pd.DataFrame, fmt: str, higher_is_better: dict[str, bool] | None = None) -> str:
     """md | csv | json. In md each cell is 'mean +- std' and the best mean per column (within a
-    protocol and profile) is bold."""
+    protocol and scale) is bold: the highest, or the lowest where higher_is_better[metric] is False."""
+    hib = higher_is_better or {}
     metrics = [m for m in summary.columns.get_level_values(0).unique() if m != "seeds"]
     if fmt == "json":
         rows = []
         for idx, row in summary.iterrows():
-            d = dict(zip(["protocol", "profile", "method", "checkpoint"], idx))
+            d = dict(zip(KEYS, idx))
             d.update({m: {"mean": _num(row[(m, "mean")]), "std": _num(row[(m, "std")])} for m in metrics})
             d["seeds"] = int(row[("seeds", "")])
             rows.append(d)
@@ -58,8 +63,8 @@ def render(summary: pd.DataFrame, fmt: str) -> str:
     if fmt != "md":
         raise BenchError(f"--format '{fmt}' is not one of md, csv, json")
     blocks = []
-    for (proto, prof), part in summary.groupby(level=["protocol", "profile"], sort=True):
-        best = {m: part[(m, "mean")].max() for m in metrics}
+    for (proto, prof), part in summary.groupby(level=["protocol", "scale"], sort=True):
+        best = {m: part[(m, "mean")].max() if hib.get(m, True) else part[(m, "mean")].min() for m in metrics}
         head = "| method | ckpt | seeds | " + " | ".join(metrics) + " |"
         lines = [f"{proto} ({prof})", "", head, "|" + "---|" * (3 + len(metrics))]
         for idx, row in part.iterrows():

@@ -13,7 +13,9 @@ import torch
 from PIL import Image, ImageFilter
 from torchvision import transforms as T
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+from harness.backbone import IMAGENET_NORM
+
+IMAGENET_MEAN, IMAGENET_STD = tuple(IMAGENET_NORM["mean"]), tuple(IMAGENET_NORM["std"])
 PAPER_BLUR_SIGMA = (0.1, 2.0)  # px, for 224 px views (MoCo v2, BYOL)
 
 

@@ -9,13 +9,13 @@ Projector and predictor are MLPs fc 2048-4096-BN-ReLU-256 without biases (ORL's 
 num_layers 2, with_bias False, with_last_bn False). OpenSelfSup's head writes the loss as -2 cos,
 which differs by the constant 4 and has the same gradient. Facts from Jiahao000/ORL
 `configs/selfsup/orl/coco/stage1` and OpenSelfSup's `models/byol.py`, `heads/latent_pred_head.py`,
-`hooks/byol_hook.py`; exports the online backbone (`backbone.`).
+`hooks/byol_hook.py`; exports the online backbone (`backbone.`). Recipes: recipes/byol.yaml.
 """
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -23,9 +23,10 @@ import torchvision
 from torch import nn
 from torch.utils.data import Dataset
 
-from harness.registry import METHODS
+from harness.api import Method
+from harness.recipe import Recipe
 from pretrainers.augment import TwoViews, byol_view
-from pretrainers.base import ImageFiles, Method, ema_update
+from pretrainers.base import ImageFiles, ema_update
 
 
 # ----------------------------------------------------------------------------- the paper's function
@@ -67,42 +68,25 @@ class BYOL(nn.Module):
         return {"loss": byol_loss(p1, z2) + byol_loss(p2, z1)}
 
 
-# ----------------------------------------------------------------------------- recipes
-COCO = {"layout": "coco", "split": "train"}
-PROFILES: dict[str, dict[str, Any]] = {
-    # ORL stage 1 on COCO: 800 epochs, batch 512, SGD lr 0.4 m 0.9 wd 1e-4, 4 linear warm-up epochs
-    # from lr x 1e-4 (OpenSelfSup's BYOL warmup_ratio), cosine to 0 stepped per epoch (its
-    # CosineAnnealing is by epoch), EMA 0.99 -> 1, 224 crops (0.08, 1), BYOL asymmetric photometrics.
-    "paper": {"arch": "resnet50", "data": COCO, "epochs_label": 800, "hidden": 4096, "dim": 256, "crop": 224,
-              "train": {"epochs": 800, "batch_size": 512, "workers": 8, "ckpt_every": 1000,
-                        "optimizer": {"name": "sgd", "lr": 0.4, "momentum": 0.9, "weight_decay": 1e-4},
-                        "schedule": {"name": "cosine", "per": "epoch", "warmup_epochs": 4, "warmup_from": 1e-4},
-                        "ema": {"base": 0.99, "schedule": "cosine"}}},
-    # mini: ResNet-18, 64 px views, projector/predictor hidden 1024, batch 32, lr 0.05 (0.4 x 32/256),
-    # 2 warm-up epochs of 30, no colour jitter/greyscale (as MoCo v2 mini, see pretrainers/mocov2.py).
-    "mini": {"arch": "resnet18", "data": {**COCO, "synth": {}}, "epochs_label": 30, "hidden": 1024, "dim": 256,
-             "crop": 64, "colour_aug": False,
-             "train": {"epochs": 30, "batch_size": 32, "workers": 2, "ckpt_every": 100,
-                       "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4},
-                       "schedule": {"name": "cosine", "per": "iter", "warmup_epochs": 2, "warmup_from": 1e-4},
-                       "ema": {"base": 0.99, "schedule": "cosine"}}},
-}
+@dataclass(frozen=True)
+class BYOLParams:
+    hidden: int                # projector / predictor hidden width
+    dim: int                   # projection dim
+    crop: int                  # view side in px
+    colour_aug: bool = True    # colour jitter + greyscale of BYOL's photometric pipeline
 
 
-@METHODS.register("byol")
 class BYOLMethod(Method):
-    name = "byol"
-    description = "BYOL: predict an EMA target's projection of the other view (ORL stage-1 recipe on COCO)"
-    profiles = PROFILES
-    export_encoder = "online"
+    Params = BYOLParams
 
-    def build(self, cfg: dict[str, Any]) -> nn.Module:
-        return BYOL(cfg["arch"], cfg["hidden"], cfg["dim"])
+    def build(self, recipe: Recipe, seed: int) -> nn.Module:
+        p = self.params(recipe)
+        return BYOL(recipe.arch, p.hidden, p.dim)
 
-    def dataset(self, cfg: dict[str, Any], files: list[Path]) -> Dataset:
-        colour = cfg.get("colour_aug", True)
-        return ImageFiles(files, TwoViews(byol_view(cfg["crop"], 1, colour=colour),
-                                          byol_view(cfg["crop"], 2, colour=colour)))
+    def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
+        p = self.params(recipe)
+        return ImageFiles(files, TwoViews(byol_view(p.crop, 1, colour=p.colour_aug),
+                                          byol_view(p.crop, 2, colour=p.colour_aug)))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.backbone

@@ -11,11 +11,13 @@ with lambda = 0.5, tau = 0.2, two queues of 65536 keys; the dense queue Q2 store
 average-pooled dense projection. Not symmetrised. Key encoder: EMA with fixed m = 0.999, shuffle-BN.
 Facts from WXinlong/DenseCL `openselfsup/models/densecl.py`, `necks.py` (DenseCLNeck) and
 `configs/selfsup/densecl/densecl_coco_800ep.py`; exports the query backbone (`backbone.`).
+The MoCo skeleton (queues, shuffle-BN, key encoder) is pretrainers.moco_family. Recipes:
+recipes/densecl.yaml.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -23,10 +25,11 @@ import torchvision
 from torch import nn
 from torch.utils.data import Dataset
 
-from harness.registry import METHODS
+from harness.api import Method
+from harness.recipe import Recipe
 from pretrainers.augment import TwoViews, mocov2_view
-from pretrainers.base import ImageFiles, Method, ema_update, resnet_c5
-from pretrainers.mocov2 import enqueue, moco_infonce, shuffled_forward
+from pretrainers.base import ImageFiles, resnet_c5
+from pretrainers.moco_family import MomentumContrast, moco_infonce
 
 
 # ----------------------------------------------------------------------------- the paper's functions
@@ -72,77 +75,49 @@ class DenseCLEncoder(nn.Module):
         return g, d.flatten(2), d.mean((2, 3)), c5.flatten(2)
 
 
-class DenseCL(nn.Module):
+class DenseCL(MomentumContrast):
     def __init__(self, arch: str, hidden: int, dim: int, K: int, tau: float, lam: float, bn_splits: int,
                  seed: int) -> None:
-        super().__init__()
-        self.tau, self.lam, self.bn_splits, self.seed = tau, lam, bn_splits, seed
-        self.encoder_q = DenseCLEncoder(arch, hidden, dim)
-        self.encoder_k = DenseCLEncoder(arch, hidden, dim)
-        self.encoder_k.load_state_dict(self.encoder_q.state_dict())
-        for p in self.encoder_k.parameters():
-            p.requires_grad = False
-        self.register_buffer("queue", F.normalize(torch.randn(dim, K), dim=0))
-        self.register_buffer("queue2", F.normalize(torch.randn(dim, K), dim=0))
-        self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
-        self.register_buffer("step", torch.zeros((), dtype=torch.long))  # seeds the key shuffle
-
-    @torch.no_grad()
-    def momentum_update(self, m: float) -> None:
-        ema_update([(self.encoder_q, self.encoder_k)], m)
+        encoder_q, encoder_k = DenseCLEncoder(arch, hidden, dim), DenseCLEncoder(arch, hidden, dim)
+        super().__init__(encoder_q, encoder_k, dim, K, 2, bn_splits, seed)  # queue: global, queue2: dense
+        self.tau, self.lam = tau, lam
 
     def forward(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         x_q, x_k = batch                                                   # [N, 3, H, W] each
-        q, q_dense, _, fq = shuffled_forward(self.encoder_q, x_q, self.bn_splits, None)
+        q, q_dense, _, fq = self.query(x_q)
+        k, k_dense, k2, fk = self.key(x_k)                                 # no gradient
         with torch.no_grad():
-            gen = torch.Generator().manual_seed(self.seed * 100_003 + int(self.step))
-            k, k_dense, k2, fk = shuffled_forward(self.encoder_k, x_k, self.bn_splits, gen)
             k, k_dense, k2 = F.normalize(k, dim=1), F.normalize(k_dense, dim=1), F.normalize(k2, dim=1)
             match = dense_correspondence(fq.detach(), fk)                  # [N, S]
         q, q_dense = F.normalize(q, dim=1), F.normalize(q_dense, dim=1)
-        single, dense = densecl_loss(q, k, self.queue.clone().detach(), q_dense, k_dense, match,
-                                     self.queue2.clone().detach(), self.tau, self.lam)
-        enqueue([self.queue, self.queue2], self.queue_ptr, [k, k2])
-        self.step += 1
+        queue, queue2 = self.queues()
+        single, dense = densecl_loss(q, k, queue, q_dense, k_dense, match, queue2, self.tau, self.lam)
+        self.push([k, k2])
         return {"loss": single + dense, "loss_single": single.detach(), "loss_dense": dense.detach()}
 
 
-# ----------------------------------------------------------------------------- recipes
-COCO = {"layout": "coco", "split": "train"}
-PROFILES: dict[str, dict[str, Any]] = {
-    # densecl_coco_800ep.py: 800 epochs, batch 256 (8 x 32), SGD lr 0.3 m 0.9 wd 1e-4, cosine to 0,
-    # queues 65536, dim 128, tau 0.2, lambda 0.5, m 0.999 fixed, MoCo v2 augmentation. The cosine
-    # is stepped per epoch (OpenSelfSup's CosineAnnealing lr_config is by epoch).
-    "paper": {"arch": "resnet50", "data": COCO, "epochs_label": 800, "hidden": 2048, "dim": 128, "K": 65536,
-              "tau": 0.2, "lam": 0.5, "crop": 224, "bn_splits": 8,
-              "train": {"epochs": 800, "batch_size": 256, "workers": 8, "ckpt_every": 1000,
-                        "optimizer": {"name": "sgd", "lr": 0.3, "momentum": 0.9, "weight_decay": 1e-4},
-                        "schedule": {"name": "cosine", "per": "epoch"},
-                        "ema": {"base": 0.999, "schedule": "fixed"}}},
-    # mini: as MoCo v2 mini (ResNet-18, queue 256, m 0.99, no colour jitter, split-BN 2 chunks, batch
-    # 32, lr 0.03) with 96 px views so the C5 map has 3x3 cells to match densely.
-    "mini": {"arch": "resnet18", "data": {**COCO, "synth": {}}, "epochs_label": 30, "hidden": 512, "dim": 128,
-             "K": 256, "tau": 0.2, "lam": 0.5, "crop": 96, "bn_splits": 2, "colour_aug": False,
-             "train": {"epochs": 30, "batch_size": 32, "workers": 2, "ckpt_every": 100,
-                       "optimizer": {"name": "sgd", "lr": 0.03, "momentum": 0.9, "weight_decay": 1e-4},
-                       "schedule": {"name": "cosine", "per": "iter"},
-                       "ema": {"base": 0.99, "schedule": "fixed"}}},
-}
+@dataclass(frozen=True)
+class DenseCLParams:
+    hidden: int                # width of both necks
+    dim: int                   # projection dim
+    K: int                     # length of each queue
+    tau: float                 # temperature
+    lam: float                 # weight of the dense loss
+    crop: int                  # view side in px
+    bn_splits: int             # split-BN chunks on one process
+    colour_aug: bool = True
 
 
-@METHODS.register("densecl")
 class DenseCLMethod(Method):
-    name = "densecl"
-    description = "DenseCL: MoCo v2 plus a dense head matched by backbone-feature argmax (lambda 0.5)"
-    profiles = PROFILES
-    export_encoder = "online"
+    Params = DenseCLParams
 
-    def build(self, cfg: dict[str, Any]) -> nn.Module:
-        return DenseCL(cfg["arch"], cfg["hidden"], cfg["dim"], cfg["K"], cfg["tau"], cfg["lam"], cfg["bn_splits"],
-                       cfg.get("seed", 0))
+    def build(self, recipe: Recipe, seed: int) -> nn.Module:
+        p = self.params(recipe)
+        return DenseCL(recipe.arch, p.hidden, p.dim, p.K, p.tau, p.lam, p.bn_splits, seed)
 
-    def dataset(self, cfg: dict[str, Any], files: list[Path]) -> Dataset:
-        return ImageFiles(files, TwoViews(mocov2_view(cfg["crop"], colour=cfg.get("colour_aug", True))))
+    def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
+        p = self.params(recipe)
+        return ImageFiles(files, TwoViews(mocov2_view(p.crop, colour=p.colour_aug)))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.encoder_q.backbone

@@ -16,10 +16,10 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
-from harness.checkpoint import build_resnet, load_canonical, load_heads
+from harness.backbone import build_resnet
+from harness.checkpoint import load_canonical, load_heads
 from harness.config import atomic_write_bytes
 from harness.errors import BenchError
-from pretrainers.augment import IMAGENET_MEAN, IMAGENET_STD
 from pretrainers.base import resnet_c5
 from pretrainers.slotcon import dino_head, semantic_grouping
 
@@ -37,11 +37,13 @@ def assign(checkpoint: str | Path, images: list[str | Path], size: int | None = 
         raise BenchError(f"{checkpoint}: a '{meta.get('method')}' checkpoint; slot inspection needs a slotcon one")
     heads, hmeta = load_heads(checkpoint)
     cfg = hmeta["config"]
+    cfg = cfg.get("params", cfg)  # the recipe's params (heads written before recipes nested them: flat)
     encoder = build_resnet(meta["arch"], state).eval()
     projector = dino_head(encoder.fc.in_features, cfg["hidden"], cfg["dim"], conv=True).eval()
     projector.load_state_dict({k.removeprefix("projector."): v for k, v in heads.items() if k.startswith("projector.")})
     size = size or cfg["crop"]
-    tf = T.Compose([T.Resize((size, size)), T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    norm = meta["normalization"]
+    tf = T.Compose([T.Resize((size, size)), T.ToTensor(), T.Normalize(norm["mean"], norm["std"])])
     out = []
     with torch.no_grad():
         for p in images:

@@ -13,13 +13,13 @@ T x max(bin diagonal of view 1, of view 2) (T = 0.7).
 Facts from zdaxie/PixPro `contrast/models/PixPro.py` (featprop, regression_loss),
 `contrast/data/transform.py` (coordinates) and `contrast/option.py` (recipe); exports the online
 encoder (`module.encoder.` in the official checkpoint). The optional instance branch (off in the
-authors' runs) is not implemented.
+authors' runs) is not implemented. Recipes: recipes/pixpro.yaml, recipes/pixcontrast.yaml.
 """
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -27,9 +27,10 @@ import torchvision
 from torch import nn
 from torch.utils.data import Dataset
 
-from harness.registry import METHODS
+from harness.api import Method
+from harness.recipe import Recipe
 from pretrainers.augment import CropWithCoords, GeometricTwoViews, byol_photometric
-from pretrainers.base import EMA_COSINE, LARS_LINEAR, WARMUP_COSINE, ImageFiles, Method, ema_update, resnet_c5
+from pretrainers.base import ImageFiles, ema_update, resnet_c5
 
 
 # ----------------------------------------------------------------------------- the paper's functions
@@ -133,61 +134,38 @@ class PixelContrastModel(nn.Module):
         return {"loss": loss, "positives_per_image": pos12.sum((1, 2)).mean()}
 
 
-# ----------------------------------------------------------------------------- recipes
-_LARS, _SCHED, _EMA = LARS_LINEAR, WARMUP_COSINE, EMA_COSINE
-_COMMON = {"hidden": 4096, "dim": 256, "T": 0.7, "gamma": 2.0, "crop": 224, "scale": [0.08, 1.0], "colour_aug": True}
-
-
-def _paper(layout: str, epochs: int, batch: int) -> dict[str, Any]:
-    return {"arch": "resnet50", "data": {"layout": layout, "split": "train"}, "epochs_label": epochs, **_COMMON,
-            "train": {"epochs": epochs, "batch_size": batch, "workers": 8, "ckpt_every": 1000,
-                      "optimizer": _LARS, "schedule": _SCHED, "ema": _EMA}}
-
-
-PROFILES: dict[str, dict[str, Any]] = {
-    # COCO 800 epochs: PixPro's recipe with the epoch count other papers used to re-implement it on
-    # COCO (SlotCon's and ORL's COCO comparisons); the authors released ImageNet recipes only.
-    "paper": _paper("coco", 800, 1024),
-    # The paper's ImageNet recipes (Table 1: 100 and 400 epochs, batch 1024).
-    "paper_in1k_100ep": _paper("imagenet", 100, 1024),
-    "paper_in1k_400ep": _paper("imagenet", 400, 1024),
-    # mini: ResNet-18, 96 px views (a 3x3 C5 map), projector hidden 1024, synthetic COCO, batch 32,
-    # 2 warm-up epochs of 30: sized for a few CPU minutes.
-    "mini": {"arch": "resnet18", "data": {"layout": "coco", "split": "train", "synth": {}}, "epochs_label": 30,
-             **_COMMON, "hidden": 1024, "crop": 96,
-             "train": {"epochs": 30, "batch_size": 32, "workers": 2, "ckpt_every": 100, "optimizer": _LARS,
-                       "schedule": {**_SCHED, "warmup_epochs": 2}, "ema": _EMA}},
-}
+@dataclass(frozen=True)
+class PixelParams:
+    hidden: int                          # projector hidden width
+    dim: int                             # projection dim
+    T: float                             # positive rule: distance < T x the larger bin diagonal
+    gamma: float                         # PPM sharpness (PixPro)
+    crop: int                            # view side in px
+    crop_scale: tuple[float, ...]        # RandomResizedCrop area range
+    colour_aug: bool = True
+    tau: float = 0.3                     # PixContrast temperature (unused by PixPro)
 
 
 class _PixelMethod(Method):
-    profiles = PROFILES
-    export_encoder = "online"
+    Params = PixelParams
     loss = "pixpro"
 
-    def build(self, cfg: dict[str, Any]) -> nn.Module:
-        return PixelContrastModel(cfg["arch"], cfg["hidden"], cfg["dim"], cfg["T"], self.loss, cfg["gamma"],
-                                  cfg.get("tau", 0.3))
+    def build(self, recipe: Recipe, seed: int) -> nn.Module:
+        p = self.params(recipe)
+        return PixelContrastModel(recipe.arch, p.hidden, p.dim, p.T, self.loss, p.gamma, p.tau)
 
-    def dataset(self, cfg: dict[str, Any], files: list[Path]) -> Dataset:
-        crop = CropWithCoords(cfg["crop"], tuple(cfg["scale"]))
-        colour = cfg.get("colour_aug", True)
-        return ImageFiles(files, GeometricTwoViews(crop, byol_photometric(1, colour), byol_photometric(2, colour)))
+    def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
+        p = self.params(recipe)
+        crop = CropWithCoords(p.crop, tuple(p.crop_scale))
+        return ImageFiles(files, GeometricTwoViews(crop, byol_photometric(1, p.colour_aug), byol_photometric(2, p.colour_aug)))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.encoder
 
 
-@METHODS.register("pixpro")
 class PixPro(_PixelMethod):
-    name = "pixpro"
-    description = "PixPro: pixel propagation, cosine consistency of positive pixels with an EMA target"
     loss = "pixpro"
 
 
-@METHODS.register("pixcontrast")
 class PixContrast(_PixelMethod):
-    name = "pixcontrast"
-    description = "PixContrast: InfoNCE over pixels with PixPro's positive rule (tau 0.3)"
     loss = "pixcontrast"
-    profiles = {k: {**v, "tau": 0.3} for k, v in PROFILES.items()}

@@ -17,12 +17,13 @@ maps the C5 map to D-dim pixels x; K learnable prototypes s_k group them:
 Facts from CVMI-Lab/SlotCon `models/slotcon.py`, `data/transforms.py`, `scripts/*.sh`.
 Named deviation: the official code converts encoders, projectors and the predictor to SyncBN;
 torch's SyncBN is CUDA-only, so on CPU processes (gloo) BN statistics stay per process.
+Recipes: recipes/slotcon.yaml.
 """
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -32,10 +33,11 @@ from torch import nn
 from torch.utils.data import Dataset
 from torchvision.ops import roi_align
 
+from harness.api import Method
 from harness.engine import dist as bdist
-from harness.registry import METHODS
+from harness.recipe import Recipe
 from pretrainers.augment import OverlappingCrops, byol_photometric
-from pretrainers.base import EMA_COSINE, LARS_LINEAR, WARMUP_COSINE, ImageFiles, Method, ema_update, resnet_c5
+from pretrainers.base import ImageFiles, ema_update, resnet_c5
 
 
 # ----------------------------------------------------------------------------- the paper's functions
@@ -183,50 +185,34 @@ class SlotConModel(nn.Module):
                 "active_slots": valid_slots(dk1).sum(1).float().mean()}
 
 
-# ----------------------------------------------------------------------------- recipes
-_LARS, _SCHED, _EMA = LARS_LINEAR, WARMUP_COSINE, EMA_COSINE  # PixPro's recipe
-_COMMON = {"hidden": 4096, "dim": 256, "t_teacher": 0.07, "t_student": 0.1, "center_momentum": 0.9,
-           "group_weight": 0.5, "slot_tau": 0.2, "crop": 224, "scale": [0.08, 1.0], "min_overlap": 0.01}
+@dataclass(frozen=True)
+class SlotConParams:
+    hidden: int                          # projector / predictor hidden width
+    dim: int                             # projection dim
+    num_prototypes: int
+    t_teacher: float
+    t_student: float
+    center_momentum: float
+    group_weight: float                  # loss = w group + (1 - w) slot
+    slot_tau: float
+    crop: int                            # view side in px
+    crop_scale: tuple[float, ...]        # RandomResizedCrop area range
+    min_overlap: float                   # the two crops share >= this fraction of the second's area
+    colour_aug: bool = True
 
 
-def _paper(layout: str, epochs: int, prototypes: int) -> dict[str, Any]:
-    return {"arch": "resnet50", "data": {"layout": layout, "split": "train"}, "epochs_label": epochs, **_COMMON,
-            "num_prototypes": prototypes,
-            "train": {"epochs": epochs, "batch_size": 512, "workers": 8, "ckpt_every": 1000,
-                      "optimizer": _LARS, "schedule": _SCHED, "ema": _EMA}}
-
-
-PROFILES: dict[str, dict[str, Any]] = {
-    # scripts/slotcon_coco_r50_800ep.sh: COCO, 800 epochs, batch 512, 256 prototypes.
-    "paper": _paper("coco", 800, 256),
-    # scripts/slotcon_imagenet_r50_{100,200}ep.sh: ImageNet, batch 512, 2048 prototypes.
-    "paper_in1k_100ep": _paper("imagenet", 100, 2048),
-    "paper_in1k_200ep": _paper("imagenet", 200, 2048),
-    # mini: ResNet-18, 96 px views (3x3 C5 map), 32 prototypes, heads 1024-wide, batch 32, 15 epochs
-    # with 1 warm-up epoch on synthetic COCO (about 7 CPU minutes; 30 epochs took 13); no colour
-    # jitter/greyscale (as MoCo v2 mini).
-    "mini": {"arch": "resnet18", "data": {"layout": "coco", "split": "train", "synth": {}}, "epochs_label": 15,
-             **_COMMON, "hidden": 1024, "num_prototypes": 32, "crop": 96, "colour_aug": False,
-             "train": {"epochs": 15, "batch_size": 32, "workers": 2, "ckpt_every": 100, "optimizer": _LARS,
-                       "schedule": {**_SCHED, "warmup_epochs": 1}, "ema": _EMA}},
-}
-
-
-@METHODS.register("slotcon")
 class SlotCon(Method):
-    name = "slotcon"
-    description = "SlotCon: prototype grouping distilled across views + contrast of object slots (EMA teacher)"
-    profiles = PROFILES
-    export_encoder = "ema"
+    Params = SlotConParams
 
-    def build(self, cfg: dict[str, Any]) -> nn.Module:
-        return SlotConModel(cfg["arch"], cfg["hidden"], cfg["dim"], cfg["num_prototypes"], cfg["t_teacher"],
-                            cfg["t_student"], cfg["center_momentum"], cfg["group_weight"], cfg["slot_tau"])
+    def build(self, recipe: Recipe, seed: int) -> nn.Module:
+        p = self.params(recipe)
+        return SlotConModel(recipe.arch, p.hidden, p.dim, p.num_prototypes, p.t_teacher, p.t_student,
+                            p.center_momentum, p.group_weight, p.slot_tau)
 
-    def dataset(self, cfg: dict[str, Any], files: list[Path]) -> Dataset:
-        colour = cfg.get("colour_aug", True)
-        return ImageFiles(files, OverlappingCrops(cfg["crop"], byol_photometric(1, colour), byol_photometric(2, colour),
-                                                  tuple(cfg["scale"]), min_overlap=cfg["min_overlap"]))
+    def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
+        p = self.params(recipe)
+        return ImageFiles(files, OverlappingCrops(p.crop, byol_photometric(1, p.colour_aug), byol_photometric(2, p.colour_aug),
+                                                  tuple(p.crop_scale), min_overlap=p.min_overlap))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.encoder_k

@@ -45,8 +45,12 @@ for old in "$root/$pyver"-*; do
     echo "bootstrap: removing $old (unused for 2 days)" >&2; rm -rf "$old"
   fi
 done
-# (re)point the editable install at this checkout; cheap, and needed when the checkout moves
-if [ "$(cd / && "$venv/bin/python" -c 'import harness, os; print(os.path.dirname(os.path.dirname(harness.__file__)))' 2>/dev/null)" != "$top" ]; then
+# (re)install this checkout editable when it moved or its pyproject.toml changed: methods and tasks
+# register through entry points, which live in the installed metadata, not in the source tree
+stamp="$top $(sha256sum pyproject.toml | cut -c1-16)"
+if [ "$(cat "$venv/.densebench-editable" 2>/dev/null)" != "$stamp" ] || \
+   [ "$(cd / && "$venv/bin/python" -c 'import harness, os; print(os.path.dirname(os.path.dirname(harness.__file__)))' 2>/dev/null)" != "$top" ]; then
   pipq --no-deps --no-build-isolation -e "$top"
+  echo "$stamp" > "$venv/.densebench-editable"
 fi
 echo "$venv"

@@ -5,4 +5,4 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 venv=$(bash "$top/scripts/bootstrap.sh")
 cd "$top"
-exec "$venv/bin/bench" run --method mocov2 --task coco_det --profile mini "$@"
+exec "$venv/bin/bench" run --method mocov2 --task coco_det --scale mini "$@"

@@ -28,3 +28,10 @@ def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny synthetic COCO (24 train / 8 val images, 64-80 px), written once per session."""
     from harness.data.coco import write_synthetic_coco
     return write_synthetic_coco(tmp_path_factory.mktemp("data") / "coco", seed=3, n_train=24, n_val=8, size=(64, 80))
+
+
+def recipe(method: str, name: str = "mini", overrides: dict | None = None):
+    """A method's recipe as the registry reads it from recipes/<method>.yaml (+ overrides)."""
+    from harness.recipe import with_overrides
+    from harness.registry import METHODS
+    return with_overrides(METHODS.card(method).recipe(name), overrides)

@@ -3,8 +3,9 @@
 Real data lives under `--data-root` or `$DENSEBENCH_DATA` in the standard layouts:
 `<root>/coco/{train2017,val2017,annotations}` (COCO 2017), `<root>/imagenet/train/<wnid>/*.JPEG`
 (ILSVRC-2012, images only: pre-training reads no labels), and the segmentation layouts of
-harness.data.seg under `<root>/VOCdevkit/VOC2012`, `<root>/cityscapes`, `<root>/ade/ADEChallengeData2016`. The `mini` profile uses synthetic
-data written by `harness.data.<layout>` into `$DENSEBENCH_HOME/data/` (created on first use).
+harness.data.seg under `<root>/VOCdevkit/VOC2012`, `<root>/cityscapes`, `<root>/ade/ADEChallengeData2016`. The `mini` scale (and a
+recipe whose data declares `synth`) uses synthetic data written by `harness.data.<layout>` into
+`$DENSEBENCH_HOME/data/` (created on first use).
 """
 from __future__ import annotations
 
@@ -61,12 +62,19 @@ def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
     return out
 
 
-def dataset_root(layout: str, profile: str, data_root: str | os.PathLike | None = None,
+def dataset_root(layout: str, scale: str, data_root: str | os.PathLike | None = None,
                  synth: dict | None = None) -> Path:
-    """Data for a profile: synthetic for `mini`, the real layout under the data root otherwise."""
-    if profile == "mini":
+    """Data of an evaluation scale: synthetic for `mini`, the real layout under the data root for `paper`."""
+    if scale == "mini":
         return synthetic_root(layout, **(synth or {}))
     return real_root(layout, data_root)
+
+
+def recipe_data_root(data, data_root: str | os.PathLike | None = None) -> Path:  # data: harness.recipe.DataSpec
+    """Pre-training data of a recipe: synthetic when it declares `synth`, else the real layout."""
+    if data.synth is not None:
+        return synthetic_root(data.layout, **data.synth)
+    return real_root(data.layout, data_root)
 
 
 def pretrain_files(layout: str, root: Path, split: str) -> list[Path]:

@@ -7,6 +7,8 @@ from typing import Any, Iterable
 
 import torch
 
+from harness.recipe import EMASpec, OptimizerSpec, ScheduleSpec
+
 
 class LARS(torch.optim.Optimizer):
     """Layer-wise adaptive rate scaling (You et al. 2017), as used by BYOL, PixPro and SlotCon.
@@ -56,49 +58,45 @@ def param_groups(model: torch.nn.Module, exclude_1d: bool, weight_decay: float) 
     return groups
 
 
-def build_optimizer(model: torch.nn.Module, cfg: dict[str, Any], base_lr: float) -> torch.optim.Optimizer:
-    """cfg: {name: sgd|lars, weight_decay, momentum, exclude_1d}."""
-    groups = param_groups(model, cfg.get("exclude_1d", False), cfg["weight_decay"])
-    if cfg["name"] == "sgd":
-        return torch.optim.SGD(groups, lr=base_lr, momentum=cfg.get("momentum", 0.9))
-    if cfg["name"] == "lars":
-        return LARS(groups, lr=base_lr, momentum=cfg.get("momentum", 0.9), eta=cfg.get("eta", 0.001))
-    raise ValueError(f"optimizer '{cfg['name']}' is not one of sgd, lars")
+def build_optimizer(model: torch.nn.Module, spec: OptimizerSpec, base_lr: float) -> torch.optim.Optimizer:
+    """SGD or LARS over the model's trainable parameters (1-D ones in their own group if exclude_1d)."""
+    groups = param_groups(model, spec.exclude_1d, spec.weight_decay)
+    if spec.name == "sgd":
+        return torch.optim.SGD(groups, lr=base_lr, momentum=spec.momentum)
+    return LARS(groups, lr=base_lr, momentum=spec.momentum, eta=spec.eta)
 
 
-def base_lr(cfg: dict[str, Any], global_batch: int) -> float:
-    """lr, scaled linearly by global_batch/256 when cfg['lr_scaling'] == 'linear' (PixPro, SlotCon)."""
-    return cfg["lr"] * (global_batch / 256 if cfg.get("lr_scaling") == "linear" else 1.0)
+def base_lr(spec: OptimizerSpec, global_batch: int) -> float:
+    """lr, scaled linearly by global_batch/256 when spec.lr_scaling == 'linear' (PixPro, SlotCon)."""
+    return spec.lr * (global_batch / 256 if spec.lr_scaling == "linear" else 1.0)
 
 
-def lr_at(it: int, total: int, iters_per_epoch: int, lr: float, sched: dict[str, Any]) -> float:
+def lr_at(it: int, total: int, iters_per_epoch: int, lr: float, sched: ScheduleSpec) -> float:
     """Learning rate at iteration `it` (0-based) of `total`.
 
-    sched: {warmup_epochs (default 0), warmup_from (fraction of lr at it 0, default 0),
-            final_lr (default 0), per: 'iter' | 'epoch' (cosine evaluated per iteration or per epoch),
-            name: 'cosine' | 'constant'}.
-    Warm-up is linear from warmup_from*lr to lr over the warm-up iterations, then cosine to final_lr.
+    Warm-up is linear from warmup_from*lr to lr over warmup_epochs, then cosine to final_lr,
+    evaluated per iteration or per epoch (sched.per); 'constant' keeps lr after the warm-up.
     """
-    warm = int(sched.get("warmup_epochs", 0) * iters_per_epoch)
+    warm = int(sched.warmup_epochs * iters_per_epoch)
     if it < warm:
-        start = sched.get("warmup_from", 0.0) * lr
+        start = sched.warmup_from * lr
         return start + (lr - start) * it / warm
-    if sched.get("name", "cosine") == "constant":
+    if sched.name == "constant":
         return lr
-    final = sched.get("final_lr", 0.0)
-    if sched.get("per", "iter") == "epoch":
+    final = sched.final_lr
+    if sched.per == "epoch":
         t, n = it // iters_per_epoch - warm // max(iters_per_epoch, 1), total // iters_per_epoch - warm // max(iters_per_epoch, 1)
     else:
         t, n = it - warm, total - warm
     return final + (lr - final) * 0.5 * (1 + math.cos(math.pi * t / max(n, 1)))
 
 
-def momentum_at(it: int, total: int, ema: dict[str, Any]) -> float:
-    """EMA momentum at iteration it of total. ema: {base, schedule: 'fixed' | 'cosine'}.
+def momentum_at(it: int, total: int, ema: EMASpec) -> float:
+    """EMA momentum at iteration it of total (ema.schedule 'fixed' or 'cosine').
 
     cosine (BYOL, PixPro, SlotCon, ORL): m = 1 - (1 - base) * (cos(pi * it / total) + 1) / 2,
     so m = base at the first iteration and -> 1 at the last.
     """
-    if ema.get("schedule", "fixed") == "fixed":
-        return float(ema["base"])
-    return 1 - (1 - ema["base"]) * (math.cos(math.pi * it / total) + 1) / 2
+    if ema.schedule == "fixed":
+        return float(ema.base)
+    return 1 - (1 - ema.base) * (math.cos(math.pi * it / total) + 1) / 2

@@ -15,7 +15,6 @@ import io
 import os
 import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,25 +25,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from harness.config import atomic_write_bytes
 from harness.engine import dist as bdist
 from harness.engine.optim import base_lr, build_optimizer, lr_at, momentum_at
+from harness.engine.step import NonFiniteLoss, train_step, unwrap
 from harness.errors import BenchError
-
-
-@dataclass
-class TrainSpec:
-    """epochs; batch_size is global (split over processes); optimizer/schedule/ema as in engine.optim."""
-    epochs: int
-    batch_size: int
-    optimizer: dict[str, Any]
-    schedule: dict[str, Any] = field(default_factory=dict)
-    ema: dict[str, Any] | None = None
-    seed: int = 0
-    workers: int = 2
-    ckpt_every: int = 200
-    amp: bool = True  # bf16 autocast, used only on CUDA
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainSpec":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+from harness.recipe import TrainSpec
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -91,22 +74,20 @@ class EpochSampler(Sampler):
         return (self.batches() - self.start) * self.batch
 
 
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
-
-
-def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, it: int) -> None:
+def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, it: int, wall_s: float) -> None:
     buf = io.BytesIO()  # tensors and plain containers only: reloads with weights_only=True
-    torch.save({"model": _unwrap(model).state_dict(), "optimizer": opt.state_dict(), "iter": it}, buf)
+    torch.save({"model": unwrap(model).state_dict(), "optimizer": opt.state_dict(), "iter": it, "wall_s": wall_s}, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 
-def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: str | os.PathLike,
+def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: str | os.PathLike, seed: int = 0,
           resume: bool = False, stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Train `model` on `dataset` per `spec`, checkpointing into out_dir/last.pt.
+    """Train `model` on `dataset` per `spec` (sample order and augmentations seeded by `seed`),
+    checkpointing into out_dir/last.pt.
 
     resume: continue from out_dir/last.pt if present. stop_after: return after that many iterations
-    without a final checkpoint (simulates a preemption, for tests). Returns a summary dict.
+    without a final checkpoint (simulates a preemption, for tests). Returns a summary dict whose
+    wall_s and images_per_s cover every segment of a resumed run.
     """
     rank, world, device = bdist.init_from_env()
     out = Path(out_dir)
@@ -122,13 +103,14 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     model.to(device)
     lr0 = base_lr(spec.optimizer, spec.batch_size)
     opt = build_optimizer(model, spec.optimizer, lr0)
-    it = 0
+    it, wall_before = 0, 0.0
     ckpt = out / "last.pt"
     if resume and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        it = int(state["iter"])
+        it, wall_before = int(state["iter"]), float(state.get("wall_s", 0.0))
+    start_it = it
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     writer = None
@@ -137,13 +119,13 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
         writer = SummaryWriter(str(out / "tb"))
     from tqdm import tqdm
     bar = tqdm(total=total, initial=it, disable=not progress or rank != 0, dynamic_ncols=True, desc="pretrain")
-    ds = SeededDataset(dataset, spec.seed)
+    ds = SeededDataset(dataset, seed)
     use_amp = spec.amp and device.type == "cuda"
     t0, seen, last_loss = time.time(), 0, float("nan")
     model.train()
     while it < total:
         epoch = it // ipe
-        sampler = EpochSampler(n, per_rank, world, rank, spec.seed, epoch, start_batch=it - epoch * ipe)
+        sampler = EpochSampler(n, per_rank, world, rank, seed, epoch, start_batch=it - epoch * ipe)
         loader = DataLoader(ds, batch_size=per_rank, sampler=sampler, num_workers=spec.workers,
                             drop_last=True, pin_memory=device.type == "cuda")
         for batch in loader:
@@ -151,20 +133,15 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
             for g in opt.param_groups:
                 g["lr"] = lr
             batch = [b.to(device, non_blocking=True) if torch.is_tensor(b) else b for b in batch]
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                logs = model(batch)
-            loss = logs["loss"]
-            if not torch.isfinite(loss).all():
-                raise BenchError(f"loss is {loss.item()} at iteration {it} (lr {lr:.3g}): stopped; "
-                                 f"the last good checkpoint is {ckpt}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if spec.ema is not None:
-                _unwrap(model).momentum_update(momentum_at(it, total, spec.ema))
+            m = momentum_at(it, total, spec.ema) if spec.ema is not None else None
+            try:
+                logs = train_step(model, batch, opt, m, use_amp)
+            except NonFiniteLoss as e:
+                raise BenchError(f"{e} at iteration {it} (lr {lr:.3g}): stopped; "
+                                 f"the last good checkpoint is {ckpt}") from None
             it += 1
             seen += spec.batch_size
-            last_loss = loss.item()
+            last_loss = logs["loss"].item()
             if writer is not None:
                 for k, v in logs.items():
                     writer.add_scalar(f"train/{k}", float(v.detach()) if torch.is_tensor(v) else float(v), it)
@@ -176,10 +153,11 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
                 bar.close()
                 return {"iters": it, "stopped": True}
             if rank == 0 and (it % spec.ckpt_every == 0 or it == total):
-                _save(ckpt, model, opt, it)
+                _save(ckpt, model, opt, it, wall_before + time.time() - t0)
     bar.close()
     if writer is not None:
         writer.close()
-    wall = time.time() - t0
+    wall = wall_before + time.time() - t0
     return {"iters": total, "epochs": spec.epochs, "final_loss": last_loss, "wall_s": wall,
-            "images_per_s": seen / max(wall, 1e-9), "world_size": world}
+            "images_per_s": total * spec.batch_size / max(wall, 1e-9), "world_size": world,
+            "segments_resumed_at": [start_it] if start_it else []}

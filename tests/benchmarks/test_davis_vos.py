@@ -4,8 +4,10 @@ import torch
 import torchvision
 from PIL import Image
 
-from benchmarks.davis_vos import propagate_frame, res4_stride8
+from benchmarks.davis_vos import propagate_frame
 from harness import runs
+from harness.backbone import forward_to, set_output_stride
+from harness.data import dataset_root
 from harness.data.davis import annotation_files, read_indexed, sequences, write_synthetic_davis
 
 
@@ -15,10 +17,11 @@ def _onehot(lab, k):
 
 def test_res4_stride8():
     for arch in ("resnet18", "resnet50"):
-        net = res4_stride8(getattr(torchvision.models, arch)(weights=None)).eval()
+        net = set_output_stride(getattr(torchvision.models, arch)(weights=None), "layer3", 8).eval()
         x = torch.randn(1, 3, 64, 96)
         y = net.layer3(net.layer2(net.layer1(net.maxpool(net.relu(net.bn1(net.conv1(x)))))))
-        assert y.shape[-2:] == (8, 12)
+        assert y.shape[-2:] == (8, 12) and forward_to(net, x, "layer3").equal(y)
+        assert net.layer2[0].downsample[0].stride == (2, 2)  # only layer3 keeps its resolution (no dilation)
 
 
 def test_identical_frame_copies_labels():
@@ -73,8 +76,8 @@ def test_davis_vos_mini_end_to_end(pid, tmp_path):
     m = rec["metrics"]
     assert 0 <= m["J&F-Mean"] <= 100 and m["J&F-Mean"] == pytest.approx((m["J-Mean"] + m["F-Mean"]) / 2, abs=0.01)
     from pathlib import Path
-    pred = Path(rec["notes"]["predictions"])
-    root = runs.dataset_root("davis", "mini", None, {"n_train": 1, "n_val": 3, "n_frames": 8})
+    pred = Path(rec["_path"]).parent / rec["artefacts"]["predictions"]
+    root = dataset_root("davis", "mini", None, {"n_train": 1, "n_val": 3, "n_frames": 8})
     seq = sequences(root, "val")[0]
     for f in annotation_files(root, seq):
         with Image.open(pred / seq / f"{f.stem}.png") as im:

@@ -5,28 +5,45 @@ import pytest
 import torch
 import torchvision
 
-from benchmarks.base import load_protocols
-from benchmarks.mmseg_seg import _register_once, _syncbn_to_bn, check_aspp_reach
+from benchmarks.mmseg_config import build_config, check_aspp_reach, check_pipeline, syncbn_to_bn
+from benchmarks.mmseg_hooks import register_once
 from harness import runs
 from harness.convert import to_mmseg
 from harness.errors import BenchError
+from harness.registry import TASKS
 
 SEG_TASKS = ("voc_seg", "cityscapes_seg", "ade_seg", "voc_aspp_frozen")
-ALL = [(t, pid, prof) for t in SEG_TASKS for pid in load_protocols(t) for prof in ("paper", "mini")]
+ALL = [(t, pid, scale) for t in SEG_TASKS for pid in TASKS.protocols(t) for scale in ("paper", "mini")]
 
 
-@pytest.mark.parametrize("task,pid,profile", ALL, ids=[f"{t}/{p}/{f}" for t, p, f in ALL])
-def test_every_protocol_builds_and_normalises_in_0_255(task, pid, profile):
-    _register_once()
+def load_protocols(task):
+    return TASKS.protocols(task)
+
+
+@pytest.mark.parametrize("task,pid,scale", ALL, ids=[f"{t}/{p}/{f}" for t, p, f in ALL])
+def test_every_protocol_builds_and_normalises_in_0_255(task, pid, scale):
+    register_once()
     from mmseg.registry import MODELS
-    spec = load_protocols(task)[pid].resolved(profile)
-    assert min(spec["normalize"]["mean"]) > 1 and min(spec["normalize"]["std"]) > 1  # 0-255 scale, not 0-1
-    model = MODELS.build(_syncbn_to_bn(copy.deepcopy(spec["model"])))
+    spec = load_protocols(task)[pid].resolved(scale)
+    pre = spec["data_preprocessor"]
+    assert pre["stats_scale"] == 255 and min(pre["mean"]) > 1 and min(pre["std"]) > 1  # 0-255 scale, not 0-1
+    check_pipeline(spec)  # the train crop is the protocol's crop
+    cfg = build_config(spec, "/data", "/w.pth", "/out", 0, "cpu")
+    assert cfg["model"]["data_preprocessor"]["mean"] == pre["mean"]
+    assert cfg["train_dataloader"]["dataset"]["pipeline"][2]["scale"] == tuple(spec["train_pipeline"][2]["scale"])
+    model = MODELS.build(syncbn_to_bn(copy.deepcopy(spec["model"])))
     bb = model.backbone
     assert type(bb).__name__ == "ResNet" and bb.depth == spec["model"]["backbone"]["depth"]
     assert not hasattr(bb, "stem")  # plain ResNet (torchvision stem), not V1c's deep stem
     assert spec["schedule"]["iters"] == spec["schedule"]["lr"][0]["end"]
     check_aspp_reach(spec)  # no ASPP branch reaches only into the padding
+
+
+def test_pipeline_crop_must_match_the_protocol_crop():
+    spec = load_protocols("voc_seg")["fcn_d6_os16_513_30k"].resolved("mini")
+    spec["train_pipeline"][3]["crop_size"] = [64, 64]
+    with pytest.raises(BenchError, match=r"RandomCrop crop_size \[64, 64\]: expected the protocol's crop \[96, 96\]"):
+        check_pipeline(spec)
 
 
 def test_aspp_dilation_past_the_feature_map_is_refused():
@@ -44,7 +61,7 @@ def test_aspp_dilation_past_the_feature_map_is_refused():
 
 @pytest.mark.parametrize("arch,depth", [("resnet18", 18), ("resnet50", 50)])
 def test_mmseg_backbone_equals_torchvision(arch, depth):
-    _register_once()
+    register_once()
     from mmseg.registry import MODELS
     torch.manual_seed(0)
     tv = getattr(torchvision.models, arch)(weights=None)

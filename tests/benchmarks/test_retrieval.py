@@ -34,4 +34,4 @@ def test_voc_retrieval_mini_end_to_end(tmp_path):
                         overrides={"dataset": {"synth": {"n_train": 30, "n_val": 8}}})
     assert 0 < rec["metrics"]["mIoU"] <= 100 and rec["metrics"]["IoU.background"] is not None
     assert rec["notes"]["segments"]["query"] == 8 * 15
-    assert Path(rec["notes"]["grid"]).stat().st_size > 1000
+    assert (Path(rec["_path"]).parent / rec["artefacts"]["grid"]).stat().st_size > 1000

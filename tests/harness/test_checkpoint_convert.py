@@ -6,11 +6,12 @@ import pytest
 import torch
 import torchvision
 
-from harness.checkpoint import IMAGENET_NORM, backbone_state, load_canonical, read_meta, save_canonical
+from harness.backbone import IMAGENET_NORM
+from harness.checkpoint import backbone_state, load_canonical, read_meta, save_canonical
 from harness.convert import import_state, safe_load, to_detectron2, write_detectron2
 from harness.errors import BenchError
 
-META = {"method": "test", "arch": "resnet18", "pretrain_data": "none", "epochs": 0, "profile": "mini",
+META = {"method": "test", "arch": "resnet18", "pretrain_data": "none", "epochs": 0, "recipe": "mini", "scale": "mini",
         "encoder": "online", "normalization": IMAGENET_NORM, "config": {}}
 
 
@@ -74,10 +75,10 @@ def test_detectron2_pickle_format_and_report(tmp_path):
 
 def test_strict_load_into_mask_rcnn_and_refusal_of_renamed_key(tmp_path):
     from detectron2.modeling import build_model
-    from benchmarks.base import load_protocols
     from benchmarks.detectron2_det import build_cfg, check_strict_load
-    spec = load_protocols("coco_det")["r50_fpn_4conv1fc_syncbn_1x"].resolved("mini")
-    cfg = build_cfg(spec, "none_train", "none_test", 5, "", tmp_path, 0, "cpu")
+    from harness.registry import TASKS
+    spec = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x").resolved("mini")
+    cfg = build_cfg(spec, "none_train", "none_test", "", tmp_path, 0, "cpu")
     model = build_model(cfg)
     state = backbone_state(_randomised("resnet18"))
     write_detectron2(state, tmp_path / "ok.pkl")
@@ -157,4 +158,5 @@ def test_cli_import_then_convert(tmp_path, capsys):
     assert main(["convert", "--to", "detectron2", str(tmp_path / "c.safetensors"), str(tmp_path / "d2.pkl")]) == 0
     out = capsys.readouterr().out
     assert "resnet18" in out and "dropped" in out
-    assert read_meta(tmp_path / "c.safetensors")["profile"] == "imported"
+    meta = read_meta(tmp_path / "c.safetensors")
+    assert meta["recipe"] == "imported" and meta["scale"] is None

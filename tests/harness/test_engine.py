@@ -6,8 +6,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from harness.engine.optim import LARS, lr_at, momentum_at, param_groups
-from harness.engine.trainer import EpochSampler, TrainSpec, train
+from harness.engine.trainer import EpochSampler, train
 from harness.errors import BenchError
+from harness.recipe import EMASpec, ScheduleSpec, TrainSpec
+from harness.spec import parse
 
 
 def test_lars_matches_hand_computation():
@@ -37,7 +39,7 @@ def test_param_groups_exclude_1d():
 
 def test_warmup_cosine_per_iteration():
     # PixPro: 5 warm-up epochs from lr/100, cosine per iteration to 1e-6
-    sched = {"warmup_epochs": 5, "warmup_from": 0.01, "final_lr": 1e-6, "per": "iter"}
+    sched = ScheduleSpec(warmup_epochs=5, warmup_from=0.01, final_lr=1e-6, per="iter")
     ipe, total, lr = 10, 100, 4.0
     assert lr_at(0, total, ipe, lr, sched) == pytest.approx(0.04)
     assert lr_at(25, total, ipe, lr, sched) == pytest.approx(0.04 + (4.0 - 0.04) * 25 / 50)
@@ -47,18 +49,18 @@ def test_warmup_cosine_per_iteration():
 
 
 def test_cosine_per_epoch_is_constant_within_epoch():
-    sched = {"per": "epoch"}
+    sched = ScheduleSpec(per="epoch")
     assert lr_at(0, 100, 10, 0.3, sched) == lr_at(9, 100, 10, 0.3, sched) == pytest.approx(0.3)
     assert lr_at(50, 100, 10, 0.3, sched) == pytest.approx(0.15)
     assert lr_at(99, 100, 10, 0.3, sched) == pytest.approx(0.3 * 0.5 * (1 + math.cos(math.pi * 9 / 10)))
 
 
 def test_ema_momentum_schedules():
-    ema = {"base": 0.99, "schedule": "cosine"}
+    ema = EMASpec(base=0.99, schedule="cosine")
     assert momentum_at(0, 1000, ema) == pytest.approx(0.99)
     assert momentum_at(500, 1000, ema) == pytest.approx(0.995)
     assert momentum_at(1000, 1000, ema) == pytest.approx(1.0)
-    assert momentum_at(700, 1000, {"base": 0.999, "schedule": "fixed"}) == 0.999
+    assert momentum_at(700, 1000, EMASpec(base=0.999, schedule="fixed")) == 0.999
 
 
 def test_sampler_shards_and_resumes():
@@ -99,26 +101,31 @@ class _Reg(nn.Module):
         self.ema.weight.mul_(m).add_(self.net[0].weight[:1], alpha=1 - m)
 
 
-SPEC = dict(epochs=3, batch_size=4, workers=0, ckpt_every=4, optimizer={"name": "sgd", "lr": 0.1, "weight_decay": 1e-4},
-            schedule={"warmup_epochs": 1, "per": "iter"}, ema={"base": 0.9, "schedule": "cosine"}, seed=7)
+SPEC = parse(TrainSpec, dict(epochs=3, batch_size=4, workers=0, ckpt_every=4,
+                             optimizer={"name": "sgd", "lr": 0.1, "weight_decay": 1e-4},
+                             schedule={"warmup_epochs": 1, "per": "iter"}, ema={"base": 0.9, "schedule": "cosine"}), "SPEC")
 
 
 def test_resume_after_kill_equals_uninterrupted(tmp_path):
     torch.manual_seed(0)
     a = _Reg()
-    train(a, _Noisy(), TrainSpec(**SPEC), tmp_path / "a", progress=False)
+    full = train(a, _Noisy(), SPEC, tmp_path / "a", seed=7, progress=False)
     torch.manual_seed(0)
     b = _Reg()
-    out = train(b, _Noisy(), TrainSpec(**SPEC), tmp_path / "b", stop_after=10, progress=False)  # killed at 10
+    out = train(b, _Noisy(), SPEC, tmp_path / "b", seed=7, stop_after=10, progress=False)  # killed at 10
     assert out["stopped"]
     torch.manual_seed(1)  # a new process: different RNG state, fresh model
     c = _Reg()
-    train(c, _Noisy(), TrainSpec(**SPEC), tmp_path / "b", resume=True, progress=False)  # resumes from iter 8
+    resumed = train(c, _Noisy(), SPEC, tmp_path / "b", seed=7, resume=True, progress=False)  # resumes from iter 8
     for (k, va), vc in zip(a.state_dict().items(), c.state_dict().values()):
         assert torch.equal(va, vc), k
     assert (tmp_path / "a" / "tb").is_dir()
+    assert resumed["segments_resumed_at"] == [8] and full["segments_resumed_at"] == []
+    # the summary covers every segment: the wall time saved at iteration 8 is added to the last segment's
+    saved = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["wall_s"]
+    assert resumed["wall_s"] >= saved > 0
 
 
 def test_nan_loss_stops_clearly(tmp_path):
     with pytest.raises(BenchError, match=r"loss is nan at iteration 3 .*last good checkpoint"):
-        train(_Reg(nan_at=3), _Noisy(), TrainSpec(**SPEC), tmp_path, progress=False)
+        train(_Reg(nan_at=3), _Noisy(), SPEC, tmp_path, seed=7, progress=False)

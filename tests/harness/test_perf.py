@@ -13,7 +13,7 @@ def test_perf_cli_rejects_unknown_method(capsys):
 
 
 def test_davis_speed_reports_identical_numbers():
-    from harness.perf import davis_speed
+    from benchmarks.davis_perf import davis_speed
     r = davis_speed(n_seq=2, n_frames=5, size=(60, 90), workers=1)
     assert r["identical"] and r["reference_s"] >= 0 and r["densebench_s"] >= 0 and 0 <= r["J&F-Mean"] <= 1
 

@@ -12,11 +12,8 @@ from harness.errors import BenchError
 
 def tiny_pretrain(method: str) -> dict:
     """Overrides that shrink a method's mini pre-training to one epoch at 64 px (18 iterations)."""
-    cfg = runs.METHODS.get(method).config("mini")
-    tiny = {"crop": 64, "train": {**cfg["train"], "epochs": 1, "workers": 0}}
-    if "K" in cfg:
-        tiny["K"] = 64
-    return tiny
+    params = runs.METHODS.card(method).recipe("mini").params
+    return {"params": {"crop": 64, **({"K": 64} if "K" in params else {})}, "train": {"epochs": 1, "workers": 0}}
 
 
 TINY_D2 = {"detectron2": {"SOLVER": {"MAX_ITER": 2, "STEPS": [1], "WARMUP_ITERS": 1},
@@ -24,15 +21,16 @@ TINY_D2 = {"detectron2": {"SOLVER": {"MAX_ITER": 2, "STEPS": [1], "WARMUP_ITERS"
 
 
 def test_pretrain_exports_query_encoder_and_caches():
-    tiny = {"K": 64, "crop": 32, "train": {**runs.METHODS.get("mocov2").config("mini")["train"], "epochs": 1, "workers": 0}}
+    tiny = {"params": {"K": 64, "crop": 32}, "train": {"epochs": 1, "workers": 0}}
     ck = runs.pretrain("mocov2", "mini", 0, progress=False, overrides=tiny)
     state, meta = load_canonical(ck)
     assert meta["method"] == "mocov2" and meta["encoder"] == "online" and meta["arch"] == "resnet18"
-    assert meta["train_summary"]["iters"] == 18 and meta["config"]["K"] == 64
+    assert meta["train_summary"]["iters"] == 18 and meta["config"]["params"]["K"] == 64
+    assert meta["recipe"] == "mini" and meta["recipe_version"] == 1 and meta["scale"] == "mini"
     mtime = ck.stat().st_mtime_ns
     assert runs.pretrain("mocov2", "mini", 0, progress=False, overrides=tiny) == ck  # cached: same config hash
     assert ck.stat().st_mtime_ns == mtime
-    assert runs.pretrain("mocov2", "mini", 0, progress=False, overrides={**tiny, "K": 32}) != ck
+    assert runs.pretrain("mocov2", "mini", 0, progress=False, overrides={**tiny, "params": {"K": 32, "crop": 32}}) != ck
 
 
 def test_random_reference_through_detectron2(tmp_path):
@@ -48,7 +46,7 @@ def test_random_reference_through_detectron2(tmp_path):
 
 def test_profile_mismatch_refused(tmp_path):
     ck = runs.pretrain("random", "mini", 0)
-    with pytest.raises(BenchError, match="may not be mixed with profile 'paper'"):
+    with pytest.raises(BenchError, match="may not be mixed with scale 'paper'"):
         runs.evaluate(ck, "coco_det", None, "paper", results_root=tmp_path)
 
 

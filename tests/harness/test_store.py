@@ -3,29 +3,39 @@ import sqlite3
 
 import pytest
 
-from benchmarks.base import load_protocols
+from pathlib import Path
+
 from harness import store
+from harness.api import TaskResult
+from harness.checkpoint import Checkpoint
 from harness.errors import BenchError
+from harness.registry import TASKS
 
 
-def _record(tmp_path, method, seed, ap, sha="ab" * 32):
-    proto = load_protocols("coco_det")["r50_fpn_4conv1fc_syncbn_1x"]
-    d = store.new_run_dir(tmp_path, "coco_det", proto, "mini", method, sha, seed)
-    rec = store.make_record(method=method, checkpoint="x", checkpoint_sha256=sha, checkpoint_meta={}, task="coco_det",
-                            protocol=proto, profile="mini", seed=seed, metrics={"bbox/AP": ap, "segm/AP": ap - 5},
-                            config={"a": 1}, notes={}, wall_s=1.0)
-    store.write_record(d, rec)
+def _record(tmp_path, method, seed, ap, sha="ab" * 32, lower_is_better=()):
+    proto = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x")
+    staged, final = store.stage_run_dir(tmp_path, "coco_det", proto, "mini", method, sha, seed)
+    ck = Checkpoint(Path("x"), {}, {"method": method, "arch": "resnet18", "weights_sha256": "w" * 64}, sha)
+    direction = {**TASKS.card("coco_det").direction(), **{m: False for m in lower_is_better}}
+    rec = store.make_record(checkpoint=ck, task="coco_det", protocol=proto, scale="mini", seed=seed,
+                            result=TaskResult({"bbox/AP": ap, "segm/AP": ap - 5}, "config"), direction=direction,
+                            wall_s=1.0, world_size=1)
+    store.write_record(staged, rec)
+    store.publish_run_dir(staged, final)
     return rec
 
 
 def test_record_fields_and_atomic_write(tmp_path):
     rec = _record(tmp_path, "mocov2", 0, 30.0)
-    for key in ("method", "checkpoint_sha256", "task", "protocol", "protocol_version", "profile", "seed", "metrics",
-                "config_hash", "git_commit", "versions", "wall_s", "world_size"):
+    for key in ("method", "checkpoint_sha256", "weights_sha256", "task", "protocol", "protocol_version", "scale", "seed",
+                "metrics", "higher_is_better", "config_hash", "git_commit", "versions", "wall_s", "world_size",
+                "torch_threads"):
         assert key in rec
     assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@2"
     files = list(tmp_path.rglob("*"))
     assert any(p.name == "record.json" for p in files) and not any(".tmp" in p.name for p in files)
+    assert rec["higher_is_better"] == {"bbox/AP": True, "segm/AP": True}
+    assert not any((tmp_path / store.STAGING).iterdir())  # the staged run was moved into place
 
 
 def test_index_rebuild_is_idempotent(tmp_path):
@@ -76,3 +86,33 @@ def test_leaderboard_rerun_of_a_seed_replaces_it(tmp_path, capsys):
     _record(tmp_path, "mocov2", 1, 32.0)
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
     assert "| mocov2 | abababab | 2 | 31.0 +- 1.4 | 26.0 +- 1.4 |" in capsys.readouterr().out  # one row: nothing to mark
+
+
+def test_format_1_records_are_still_read_and_indexed(tmp_path, capsys):
+    """A record written before the recipe/scale split (record_version 1, `profile`) is read as format 2."""
+    from harness.cli import main
+    _record(tmp_path, "mocov2", 0, 30.0)
+    old = {"record_version": 1, "method": "random", "checkpoint": "x", "checkpoint_sha256": "cd" * 32,
+           "task": "coco_det", "protocol": "r50_fpn_4conv1fc_syncbn_1x", "protocol_version": 2,
+           "protocol_full": "coco_det/r50_fpn_4conv1fc_syncbn_1x@2", "profile": "mini", "seed": 0,
+           "metrics": {"bbox/AP": 20.0, "segm/AP": 15.0}, "created": "2026-11-24T10:00:00+0000", "wall_s": 1.0}
+    d = tmp_path / "coco_det" / "r50_fpn_4conv1fc_syncbn_1x@2" / "mini" / "random-old"
+    d.mkdir(parents=True)
+    (d / "record.json").write_text(json.dumps(old))
+    recs = {r["method"]: r for r in store.iter_records(tmp_path)}
+    assert recs["random"]["scale"] == "mini" and recs["random"]["record_version"] == 2
+    con = sqlite3.connect(store.rebuild_index(tmp_path))
+    assert sorted(con.execute("SELECT method, scale FROM runs")) == [("mocov2", "mini"), ("random", "mini")]
+    con.close()
+    assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
+    assert "| random | cdcdcdcd | 1 | 20.0 | 15.0 |" in capsys.readouterr().out
+
+
+def test_leaderboard_marks_the_lowest_of_a_lower_is_better_metric():
+    import pandas as pd
+    from leaderboards.table import render, summarise
+    df = pd.DataFrame([{"protocol": "t/p@1", "scale": "mini", "method": m, "checkpoint": m, "seed": 0, "err": v}
+                       for m, v in (("a", 3.0), ("b", 1.0))])
+    out = render(summarise(df, ["err"]), "md", {"err": False})
+    assert "| b | b | 1 | **1.0** |" in out and "| a | a | 1 | 3.0 |" in out
+    assert "| a | a | 1 | **3.0** |" in render(summarise(df, ["err"]), "md", {"err": True})

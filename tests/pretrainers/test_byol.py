@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from harness.engine.optim import lr_at, momentum_at
-from pretrainers.byol import BYOL, PROFILES, byol_loss
+from pretrainers.byol import BYOL, byol_loss
+from tests.conftest import recipe
 
 
 def test_byol_loss_hand_computed():
@@ -43,14 +44,14 @@ def test_heads_have_no_bias_and_target_starts_equal():
 
 
 def test_paper_schedules_first_middle_last():
-    tr = PROFILES["paper"]["train"]
+    tr = recipe("byol", "paper").train
     ipe = 118287 // 512
-    total = tr["epochs"] * ipe
-    assert momentum_at(0, total, tr["ema"]) == pytest.approx(0.99)
-    assert momentum_at(total // 2, total, tr["ema"]) == pytest.approx(0.995, abs=1e-6)
-    assert momentum_at(total - 1, total, tr["ema"]) == pytest.approx(1.0, abs=1e-8)
-    lr = tr["optimizer"]["lr"]
-    assert lr_at(0, total, ipe, lr, tr["schedule"]) == pytest.approx(0.4e-4)      # warm-up starts at lr x 1e-4
-    assert lr_at(4 * ipe, total, ipe, lr, tr["schedule"]) == pytest.approx(0.4)  # warm-up ends at lr
-    assert lr_at(402 * ipe, total, ipe, lr, tr["schedule"]) == pytest.approx(0.2, rel=1e-6)  # half of the cosine
-    assert lr_at(total - 1, total, ipe, lr, tr["schedule"]) < 1e-5
+    total = tr.epochs * ipe
+    assert momentum_at(0, total, tr.ema) == pytest.approx(0.99)
+    assert momentum_at(total // 2, total, tr.ema) == pytest.approx(0.995, abs=1e-6)
+    assert momentum_at(total - 1, total, tr.ema) == pytest.approx(1.0, abs=1e-8)
+    lr = tr.optimizer.lr
+    assert lr_at(0, total, ipe, lr, tr.schedule) == pytest.approx(0.4e-4)      # warm-up starts at lr x 1e-4
+    assert lr_at(4 * ipe, total, ipe, lr, tr.schedule) == pytest.approx(0.4)  # warm-up ends at lr
+    assert lr_at(402 * ipe, total, ipe, lr, tr.schedule) == pytest.approx(0.2, rel=1e-6)  # half of the cosine
+    assert lr_at(total - 1, total, ipe, lr, tr.schedule) < 1e-5

@@ -5,8 +5,9 @@ import torch
 import torch.nn.functional as F
 
 from harness.engine.optim import lr_at, momentum_at
-from pretrainers.densecl import PROFILES, DenseCL, DenseCLEncoder, dense_correspondence, densecl_loss
-from pretrainers.mocov2 import shuffled_forward
+from pretrainers.densecl import DenseCL, DenseCLEncoder, dense_correspondence, densecl_loss
+from pretrainers.moco_family import shuffled_forward
+from tests.conftest import recipe
 
 
 def test_correspondence_hand_checked():
@@ -78,10 +79,10 @@ def test_model_step_queues_and_gradients():
 
 
 def test_paper_schedules_first_middle_last():
-    tr = PROFILES["paper"]["train"]
+    tr = recipe("densecl", "paper").train
     ipe = 118287 // 256
-    total = tr["epochs"] * ipe
-    assert [momentum_at(i, total, tr["ema"]) for i in (0, total // 2, total - 1)] == [0.999] * 3
-    assert lr_at(0, total, ipe, 0.3, tr["schedule"]) == pytest.approx(0.3)
-    assert lr_at(400 * ipe, total, ipe, 0.3, tr["schedule"]) == pytest.approx(0.15, rel=1e-6)  # half way, per epoch
-    assert lr_at(total - 1, total, ipe, 0.3, tr["schedule"]) == pytest.approx(0.3 * 0.5 * (1 + math.cos(math.pi * 799 / 800)))
+    total = tr.epochs * ipe
+    assert [momentum_at(i, total, tr.ema) for i in (0, total // 2, total - 1)] == [0.999] * 3
+    assert lr_at(0, total, ipe, 0.3, tr.schedule) == pytest.approx(0.3)
+    assert lr_at(400 * ipe, total, ipe, 0.3, tr.schedule) == pytest.approx(0.15, rel=1e-6)  # half way, per epoch
+    assert lr_at(total - 1, total, ipe, 0.3, tr.schedule) == pytest.approx(0.3 * 0.5 * (1 + math.cos(math.pi * 799 / 800)))

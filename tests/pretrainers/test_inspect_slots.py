@@ -8,9 +8,8 @@ from harness.data import dataset_root, pretrain_files
 
 
 def _tiny_slotcon():
-    cfg = runs.METHODS.get("slotcon").config("mini")
     return runs.pretrain("slotcon", "mini", 0, progress=False,
-                         overrides={"crop": 64, "train": {**cfg["train"], "epochs": 1, "workers": 0}})
+                         overrides={"params": {"crop": 64}, "train": {"epochs": 1, "workers": 0}})
 
 
 def test_inspect_slots_writes_overlay_and_counts(tmp_path, capsys):

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pretrainers.mocov2 import MoCo, moco_infonce, shuffled_forward
+from pretrainers.moco_family import moco_infonce, shuffled_forward
+from pretrainers.mocov2 import MoCo
 
 
 def test_infonce_hand_computed():
@@ -59,13 +60,15 @@ def test_mini_blur_sigma_scaled_to_the_view():
     """The paper's blur sigma 0.1-2.0 px is for 224 px views; mini's 64 px views get it x 64/224,
     and the view pipeline really uses that sigma (paper: unchanged)."""
     from pretrainers.augment import GaussianBlur
-    from pretrainers.mocov2 import PROFILES, MoCoV2
+    from harness.registry import METHODS
+    from tests.conftest import recipe
+    method = METHODS.load("mocov2")
 
-    def blur_of(cfg):
-        views = MoCoV2().dataset(cfg, []).transform.t1.transforms
+    def blur_of(r):
+        views = method.dataset(r, []).transform.t1.transforms
         return [t.transforms[0].sigma for t in views if hasattr(t, "transforms") and isinstance(t.transforms[0], GaussianBlur)]
 
-    mini, paper = PROFILES["mini"], PROFILES["paper"]
-    assert mini["blur_sigma"] == pytest.approx([0.1 * mini["crop"] / 224, 2.0 * mini["crop"] / 224])
+    mini, paper = recipe("mocov2", "mini"), recipe("mocov2", "paper")
+    assert mini.params["blur_sigma"] == pytest.approx([0.1 * mini.params["crop"] / 224, 2.0 * mini.params["crop"] / 224])
     assert blur_of(mini) == [pytest.approx((0.1 * 64 / 224, 2.0 * 64 / 224))]
     assert blur_of(paper) == [(0.1, 2.0)]

@@ -14,8 +14,9 @@ from torchvision import transforms as T
 
 from harness.engine.optim import momentum_at
 from pretrainers.augment import OverlappingCrops
-from pretrainers.slotcon import (PROFILES, SlotConModel, group_loss, resample_overlap, semantic_grouping,
+from pretrainers.slotcon import (SlotConModel, group_loss, resample_overlap, semantic_grouping,
                                  slot_contrast_loss, slot_loss, updated_center, valid_slots)
+from tests.conftest import recipe
 
 
 def test_grouping_hand_computed():
@@ -156,8 +157,9 @@ def test_model_step_teacher_and_center():
 
 
 def test_paper_recipes():
-    assert PROFILES["paper"]["num_prototypes"] == 256 and PROFILES["paper_in1k_200ep"]["num_prototypes"] == 2048
-    tr = PROFILES["paper"]["train"]
-    assert tr["batch_size"] == 512 and tr["epochs"] == 800 and tr["optimizer"]["name"] == "lars"
+    assert recipe("slotcon", "paper").params["num_prototypes"] == 256
+    assert recipe("slotcon", "paper_in1k_200ep").params["num_prototypes"] == 2048
+    tr = recipe("slotcon", "paper").train
+    assert tr.batch_size == 512 and tr.epochs == 800 and tr.optimizer.name == "lars"
     total = 800 * (118287 // 512)
-    assert momentum_at(0, total, tr["ema"]) == pytest.approx(0.99) and momentum_at(total, total, tr["ema"]) == 1.0
+    assert momentum_at(0, total, tr.ema) == pytest.approx(0.99) and momentum_at(total, total, tr.ema) == 1.0

@@ -1,0 +1,120 @@
+"""mmengine config of a segmentation protocol: everything that changes a number comes from the
+protocol file (model, data pre-processor with its normalisation, train/test pipelines, schedule);
+this module only places the values where mmengine expects them.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BenchError
+
+# mmseg dataset class and folders per layout and split
+DATASETS = {
+    "voc": {"type": "PascalVOCDataset",
+            "train": {"img_path": "JPEGImages", "seg_map_path": "SegmentationClass", "ann_file": "ImageSets/Segmentation/train.txt"},
+            "trainaug": {"img_path": "JPEGImages", "seg_map_path": "SegmentationClassAug", "ann_file": "ImageSets/Segmentation/trainaug.txt"},
+            "val": {"img_path": "JPEGImages", "seg_map_path": "SegmentationClass", "ann_file": "ImageSets/Segmentation/val.txt"}},
+    "cityscapes": {"type": "CityscapesDataset",
+                   "train": {"img_path": "leftImg8bit/train", "seg_map_path": "gtFine/train"},
+                   "val": {"img_path": "leftImg8bit/val", "seg_map_path": "gtFine/val"}},
+    "ade20k": {"type": "ADE20KDataset",
+               "train": {"img_path": "images/training", "seg_map_path": "annotations/training"},
+               "val": {"img_path": "images/validation", "seg_map_path": "annotations/validation"}},
+}
+
+
+def check_aspp_reach(spec: dict[str, Any]) -> None:
+    """Refuse an ASPP head whose dilation reaches past the feature map of a training crop.
+
+    A 3x3 tap at dilation d >= the map side lies entirely in the zero padding, so that branch
+    silently degenerates into a 1x1 convolution (e.g. the paper's 12/24/36 on a 96 px crop at
+    output stride 8: a 12x12 map). The side is crop / (4 * product of the backbone's stage strides).
+    """
+    head, bb = spec["model"].get("decode_head", {}), spec["model"]["backbone"]
+    if head.get("type") != "ASPPHead":
+        return
+    stride = 4 * math.prod(bb.get("strides", (1, 2, 2, 2)))
+    side = min(spec["crop"]) // stride
+    if max(head["dilations"]) >= side:
+        raise BenchError(f"protocol model.decode_head.dilations {list(head['dilations'])}: expected every dilation "
+                         f"< {side}, the feature map side of a {min(spec['crop'])} px crop at output stride {stride}")
+
+
+def check_pipeline(spec: dict[str, Any]) -> None:
+    """The train pipeline's RandomCrop must cut the protocol's `crop` (the data pre-processor pads to it)."""
+    for step in spec["train_pipeline"]:
+        if step.get("type") == "RandomCrop" and list(step["crop_size"]) != list(spec["crop"]):
+            raise BenchError(f"protocol train_pipeline RandomCrop crop_size {list(step['crop_size'])}: expected "
+                             f"the protocol's crop {list(spec['crop'])}")
+    scale = spec["data_preprocessor"].get("stats_scale")
+    if scale not in (1, 255):
+        raise BenchError(f"protocol data_preprocessor.stats_scale {scale!r}: expected 255 (mean/std on the pixels' "
+                         "0-255 scale) or 1 (0-1 statistics applied to 0-255 pixels, as some published configs do)")
+
+
+def _transform(step: dict[str, Any]) -> dict[str, Any]:
+    """A pipeline step with YAML lists as tuples (mmcv's transforms assert tuples for sizes)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in step.items()}
+
+
+def build_config(spec: dict[str, Any], root: Path | str, weights: str | None, out_dir: Path | str,
+                 seed: int, device: str = "cpu") -> dict[str, Any]:
+    """The mmengine config dict of a resolved protocol (`paper` or `mini`)."""
+    check_aspp_reach(spec)
+    check_pipeline(spec)
+    ds, sched = spec["dataset"], spec["schedule"]
+    kind = DATASETS[ds["layout"]]
+    reduce_zero = bool(ds.get("reduce_zero_label", False))
+
+    def loader(split: str, pipeline: list, batch: int, train: bool) -> dict[str, Any]:
+        prefix = {k: v for k, v in kind[split].items() if k != "ann_file"}
+        d = {"type": kind["type"], "data_root": str(root), "data_prefix": prefix, "pipeline": pipeline}
+        if "ann_file" in kind[split]:
+            d["ann_file"] = kind[split]["ann_file"]
+        if reduce_zero:
+            d["reduce_zero_label"] = True
+        return {"batch_size": batch, "num_workers": sched.get("workers", 2), "persistent_workers": False,
+                "sampler": {"type": "InfiniteSampler" if train else "DefaultSampler", "shuffle": train},
+                "dataset": d}
+
+    crop = tuple(spec["crop"])
+    pre = {k: v for k, v in spec["data_preprocessor"].items() if k != "stats_scale"}
+    model = copy.deepcopy(spec["model"])
+    model["data_preprocessor"] = {"type": "SegDataPreProcessor", "mean": pre.pop("mean"), "std": pre.pop("std"),
+                                  **pre, "size": crop}
+    model["backbone"]["init_cfg"] = None  # weights come from StrictBackboneLoad, checked key by key
+    if device != "cuda":
+        model = syncbn_to_bn(model)  # torch's SyncBN is CUDA-only: CPU runs use BN (named deviation)
+    iters = sched["iters"]
+    return {
+        "model": model, "work_dir": str(out_dir),
+        "train_dataloader": loader(ds["train"], [_transform(s) for s in spec["train_pipeline"]], sched["batch_size"], True),
+        "val_dataloader": loader(ds["test"], [_transform(s) for s in spec["test_pipeline"]], 1, False),
+        "val_evaluator": {"type": "DenseBenchIoUMetric", "iou_metrics": ["mIoU"]},
+        "train_cfg": {"type": "IterBasedTrainLoop", "max_iters": iters, "val_interval": iters + 1},
+        "val_cfg": {"type": "ValLoop"},
+        "optim_wrapper": {"type": "OptimWrapper", "optimizer": dict(sched["optimizer"]), "clip_grad": None},
+        "param_scheduler": sched["lr"],
+        "default_hooks": {"timer": {"type": "IterTimerHook"},
+                          "logger": {"type": "LoggerHook", "interval": sched.get("log_interval", 50), "log_metric_by_epoch": False},
+                          "param_scheduler": {"type": "ParamSchedulerHook"}, "checkpoint": None,
+                          "sampler_seed": {"type": "DistSamplerSeedHook"}},
+        "custom_hooks": [{"type": "StrictBackboneLoad", "weights": weights, "frozen": bool(spec.get("frozen"))},
+                         {"type": "ProgressBar"}],
+        "randomness": {"seed": seed, "deterministic": False},
+        "env_cfg": {"cudnn_benchmark": False, "dist_cfg": {"backend": "nccl" if device == "cuda" else "gloo"}},
+        "log_level": "WARNING", "default_scope": "mmseg",
+    }
+
+
+def syncbn_to_bn(node: Any) -> Any:
+    """Replace every norm_cfg type SyncBN by BN in a config tree."""
+    if isinstance(node, dict):
+        return {k: ({**v, "type": "BN"} if k == "norm_cfg" and isinstance(v, dict) and v.get("type") == "SyncBN"
+                    else syncbn_to_bn(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [syncbn_to_bn(v) for v in node]
+    return node

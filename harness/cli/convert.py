@@ -1,0 +1,45 @@
+"""`bench convert` (canonical -> backend weights) and `bench import` (official release -> canonical)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="canonical checkpoint -> backend weights")
+    p.add_argument("--to", required=True, choices=["detectron2", "torchvision", "mmseg"])
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(fn=_convert)
+
+    p = sub.add_parser("import", help="official release or torchvision file -> canonical checkpoint")
+    p.add_argument("--from", dest="source", required=True,
+                   help="torchvision, pixpro, pixcontrast, slotcon, mocov2, orl, densecl, byol")
+    p.add_argument("--method", default=None, help="method name to record (default: the --from name)")
+    p.add_argument("--epochs", default="unknown")
+    p.add_argument("--pretrain-data", default="unknown")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(fn=_import)
+
+
+def _convert(args: argparse.Namespace) -> None:
+    from harness.checkpoint import load_canonical
+    from harness.convert import BACKENDS
+    state, _ = load_canonical(args.input)
+    rep = BACKENDS[args.to](state, args.output)
+    print(f"{args.output}: {rep.summary()}")
+
+
+def _import(args: argparse.Namespace) -> None:
+    from harness.checkpoint import save_canonical
+    from harness.convert import import_meta, import_state
+    state, arch, rep = import_state(args.input, args.source)
+    meta = import_meta(args.source, arch, Path(args.input), method=args.method, epochs=args.epochs,
+                       pretrain_data=args.pretrain_data)
+    save_canonical(args.output, state, meta)
+    print(f"{args.output}: {arch}, {rep.summary()}")
+    for k in rep.dropped[:20]:
+        print(f"  dropped {k}")
+    if len(rep.dropped) > 20:
+        print(f"  ... and {len(rep.dropped) - 20} more dropped keys")

@@ -1,0 +1,33 @@
+"""`bench inspect rank` (effective rank per stage, a collapse check). Other `bench inspect` commands
+are added by methods through the `densebench.commands` entry points (e.g. `inspect.slots`)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add(sub: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction]:
+    p = sub.add_parser("inspect", help="look inside a checkpoint")
+    isub = p.add_subparsers(dest="inspect_cmd", required=True)
+    s = isub.add_parser("rank", help="effective rank of each stage's features beside random init (collapse check)")
+    s.add_argument("--checkpoint", required=True, action="append", help="canonical checkpoint (repeatable)")
+    s.add_argument("--images", default=None, help="folder of images (default: the mini synthetic COCO val2017)")
+    s.add_argument("--n", type=int, default=40, help="number of images, sorted by name (default 40)")
+    s.add_argument("--size", type=int, nargs=2, default=[96, 128], metavar=("H", "W"), help="input size (default 96 128)")
+    s.set_defaults(fn=_inspect_rank)
+    return {"inspect": isub}
+
+
+def _inspect_rank(args: argparse.Namespace) -> None:
+    from harness.inspect_rank import STAGES, image_list, rank_table
+    if args.images:
+        folder = Path(args.images)
+    else:  # the mini scale's synthetic COCO val images (written on first use)
+        from harness.data import dataset_root
+        folder = dataset_root("coco", "mini", None, {}) / "val2017"
+    images = image_list(folder, args.n)
+    rows = rank_table([Path(c) for c in args.checkpoint], images, tuple(args.size))
+    print(f"effective rank of each stage's features ({len(images)} images from {folder}, {args.size[0]}x{args.size[1]} px)")
+    print(f"{'':<40}" + "".join(f"{s:>9}" for s in STAGES))
+    for name, ranks in rows:
+        print(f"{name:<40}" + "".join(f"{r:>9.1f}" for r in ranks))

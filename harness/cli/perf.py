@@ -1,0 +1,52 @@
+"""`bench perf`: training step time and peak memory per method; `--davis`: J&F scoring speed."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from harness.errors import BenchError
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("perf", help="training step time and peak memory per method at the mini batch")
+    p.add_argument("--method", action="append", help="method to measure (repeatable; default: all that train)")
+    p.add_argument("--steps", type=int, default=5, help="timed steps after one warm-up step (median reported)")
+    p.add_argument("--davis", action="store_true", help="instead: DAVIS J&F scoring speed against the official algorithm")
+    # DAVIS-2017 val has 30 sequences of 25-104 frames (about 67 on average) at 854x480
+    p.add_argument("--davis-sequences", type=int, default=8, help="synthetic 854x480 sequences to score (default 8)")
+    p.add_argument("--davis-frames", type=int, default=40, help="frames per sequence (default 40)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_perf)
+
+
+def _davis(args: argparse.Namespace) -> None:
+    from importlib.metadata import entry_points
+    if args.davis_sequences < 1 or args.davis_frames < 3:
+        raise BenchError(f"--davis-sequences must be >= 1 and --davis-frames >= 3 (first and last frames are "
+                         f"not scored); got {args.davis_sequences} and {args.davis_frames}")
+    eps = [ep for ep in entry_points(group="densebench.perf") if ep.name == "davis"]
+    if not eps:
+        raise BenchError("no DAVIS scorer benchmark registered (entry point densebench.perf: davis)")
+    r = eps[0].load()(n_seq=args.davis_sequences, n_frames=args.davis_frames)
+    print(json.dumps(r) if args.json else
+          f"DAVIS J&F on {r['sequences']} x {r['frames']} frames at {r['size']}: reference (per-frame, official "
+          f"algorithm) {r['reference_s']} s, densebench {r['densebench_s']} s, {r['speedup']}x faster, "
+          f"identical numbers: {r['identical']} (J&F-Mean {r['J&F-Mean']})")
+
+
+def _perf(args: argparse.Namespace) -> None:
+    if args.davis:
+        return _davis(args)
+    from harness.registry import METHODS
+    names = args.method or [n for n in METHODS.names() if "mini" in METHODS.card(n).recipes
+                            and METHODS.card(n).recipe("mini").train is not None]
+    for n in names:
+        METHODS.card(n).recipe("mini")  # did-you-mean before any work
+    from harness.perf import run_all
+    rows = run_all(names, args.steps)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print(f"{'method':<12} {'batch':>5} {'device':>6} {'step s':>8} {'img/s':>7} {'peak MiB':>9}")
+    for r in rows:
+        print(f"{r['method']:<12} {r['batch']:>5} {r['device']:>6} {r['step_s']:>8.3f} {r['images_per_s']:>7.1f} {r['peak_mem_mib']:>9.0f}")

@@ -1,0 +1,109 @@
+"""`bench run` (pre-train or reuse, evaluate, record, print) and `bench pretrain`.
+
+Two words that used to be one: a method's *recipe* (how it pre-trains: `mini`, `paper`,
+`paper_in1k_100ep`, ...) and the evaluation *scale* (`paper` or `mini`: the world its numbers
+belong to). Each recipe declares its scale; `--scale` defaults to that of `--recipe`, and
+`--recipe` to the recipe named like the scale.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from harness.errors import BenchError
+from harness.recipe import SCALES
+
+
+def common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", default=None, help="root of the real data sets (default $DENSEBENCH_DATA)")
+    p.add_argument("--results-root", default=None, help="results store (default $DENSEBENCH_HOME/results)")
+
+
+def recipe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", default=None, help="the method's pre-training recipe (see bench ls; default: "
+                   "the one named like --scale)")
+    p.add_argument("--scale", default=None, choices=SCALES, help="evaluation scale: mini (synthetic, CPU minutes; "
+                   "default) or paper (the published protocol)")
+    p.add_argument("--profile", default=None, help=argparse.SUPPRESS)  # before the split: recipe and scale in one
+
+
+def resolve_recipe_scale(args: argparse.Namespace) -> tuple[str, str]:
+    """(recipe, scale) of the arguments; a recipe of another scale than --scale is refused."""
+    from harness.registry import METHODS
+    recipe, scale = args.recipe, args.scale
+    if args.profile is not None:
+        if recipe or scale:
+            raise BenchError("--profile is the old name of --recipe/--scale; give either it or them, not both")
+        print("bench: note: --profile is deprecated; use --scale (mini|paper) and --recipe", file=sys.stderr)
+        recipe, scale = (None, args.profile) if args.profile in SCALES else (args.profile, None)
+    if recipe is None:
+        return scale or "mini", scale or "mini"
+    if getattr(args, "method", None):
+        r_scale = METHODS.card(args.method).recipe(recipe).scale
+        if scale is not None and scale != r_scale:
+            raise BenchError(f"--recipe {recipe} of method '{args.method}' is a {r_scale}-scale recipe; its checkpoint "
+                             f"cannot be evaluated at --scale {scale}")
+        scale = r_scale
+    return recipe, scale or "mini"
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="pre-train (or reuse), convert, evaluate, record, print the result")
+    p.add_argument("--method", help="registered method (see bench ls), or the checkpoint's name with --checkpoint")
+    p.add_argument("--task", required=True)
+    p.add_argument("--protocol", default=None, help="protocol id, id@version or task/id@version (default: the "
+                   "task's default protocol; only the current version runs)")
+    recipe_args(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the downstream run")
+    p.add_argument("--pretrain-seed", type=int, default=0, help="seed of the pre-training (part of its cache key)")
+    p.add_argument("--checkpoint", default=None, help="evaluate this canonical checkpoint instead of pre-training")
+    p.add_argument("--json", action="store_true", help="print the result record as one JSON line on stdout")
+    common(p)
+    p.set_defaults(fn=_run)
+
+    p = sub.add_parser("pretrain", help="pre-train a method (works under torchrun) and print the checkpoint path")
+    p.add_argument("--method", required=True)
+    recipe_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    common(p)
+    p.set_defaults(fn=_pretrain)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from harness.cli.results import leaderboard_text
+    from harness.registry import METHODS, TASKS
+    TASKS.protocol(args.task, args.protocol)  # fail fast on a bad task, protocol or version
+    if args.method and not args.checkpoint:
+        METHODS.entry(args.method)
+    recipe, scale = resolve_recipe_scale(args)
+    out = sys.stderr if args.json else sys.stdout
+    from harness import runs
+    with contextlib.redirect_stdout(out):  # --json: stdout carries the record alone
+        if args.checkpoint:
+            ckpt = Path(args.checkpoint)
+        else:
+            if not args.method:
+                raise BenchError("bench run needs --method NAME or --checkpoint PATH")
+            ckpt = runs.pretrain(args.method, recipe, args.pretrain_seed, args.data_root)
+            print(f"checkpoint: {ckpt}")
+        rec = runs.evaluate(ckpt, args.task, args.protocol, scale, args.seed, args.data_root, args.results_root)
+        if args.method and args.checkpoint and rec["method"] != args.method:
+            print(f"note: --method {args.method} ignored; the checkpoint says method '{rec['method']}'")
+        m = rec["metrics"]
+        shown = "  ".join(f"{k} {'n/a' if m[k] is None else format(m[k], '.1f')}"
+                          for k in TASKS.card(args.task).metric_names if k in m)
+        print(f"{rec['protocol_full']} ({rec['scale']}) {rec['method']} seed {rec['seed']}: {shown}")
+        print("\n" + leaderboard_text(args.task, rec["scale"], rec["protocol"], "md", args.results_root))
+    if args.json:
+        print(json.dumps({k: v for k, v in rec.items() if k != "_path"}, sort_keys=True))
+
+
+def _pretrain(args: argparse.Namespace) -> None:
+    from harness import runs
+    from harness.registry import METHODS
+    METHODS.entry(args.method)
+    recipe, _ = resolve_recipe_scale(args)
+    print(runs.pretrain(args.method, recipe, args.seed, args.data_root))

@@ -1,0 +1,140 @@
+"""Tasks' protocols and cards as versioned data, read without importing the task.
+
+A task's folder `<package>/protocols/<task>/` holds
+- `_task.yaml`: the task card: `task`, `description`, `metrics` (each `{name, higher_is_better}`,
+  headline metrics in leaderboard order);
+- `<id>.yaml`, one per protocol: `id`, `version`, `description`, `source`, `default`, then
+  `paper` (the published recipe, unchanged) and `mini` (overrides deep-merged over `paper` for the
+  CPU-sized synthetic run). `mini.expected` holds the bounds of the headline metric of full mini
+  runs at seed 0 for `mocov2` and `random` (checked by the slow tests), not part of the config.
+
+A result is comparable only to results of the same `<task>/<id>@<version>` and scale.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.config import deep_merge, read_yaml
+from harness.errors import BenchError
+from harness.recipe import SCALES
+from harness.spec import parse
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class TaskCard:
+    task: str
+    description: str
+    metrics: tuple[MetricSpec, ...]
+    file: str = ""
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics)
+
+    def direction(self) -> dict[str, bool]:
+        return {m.name: m.higher_is_better for m in self.metrics}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Bounds [low, high] of `metric` for full mini runs at seed 0 (Detectron2's EXPECTED_RESULTS idea)."""
+    metric: str
+    mocov2: tuple[float, ...]
+    random: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    task: str
+    id: str
+    version: int
+    description: str
+    source: str
+    default: bool
+    spec: dict[str, Any]  # the whole file
+    file: str = ""
+
+    @property
+    def full_id(self) -> str:
+        return f"{self.task}/{self.id}@{self.version}"
+
+    def resolved(self, scale: str) -> dict[str, Any]:
+        """The settings of `scale`: `paper` as published, `mini` = paper updated by the mini overrides."""
+        if scale not in SCALES:
+            raise BenchError(f"--scale '{scale}' is not one of {', '.join(SCALES)}")
+        paper = self.spec["paper"]
+        if scale == "paper":
+            return deep_merge(paper, {})
+        return deep_merge(paper, {k: v for k, v in (self.spec.get("mini") or {}).items() if k != "expected"})
+
+    def expected(self) -> Expected | None:
+        raw = (self.spec.get("mini") or {}).get("expected")
+        return None if raw is None else parse(Expected, raw, f"{self.file}: mini.expected")
+
+
+def load_task_card(folder: Path, task: str) -> TaskCard:
+    f = folder / "_task.yaml"
+    if not f.is_file():
+        raise BenchError(f"{f}: missing (the card of task '{task}': task, description, metrics)")
+    card = parse(TaskCard, read_yaml(f, "a task card"), str(f))
+    if card.task != task:
+        raise BenchError(f"{f}: task '{card.task}' differs from the registered name '{task}'")
+    return TaskCard(card.task, card.description, card.metrics, str(f))
+
+
+def load_protocols(folder: Path, task: str) -> dict[str, Protocol]:
+    """Every protocol file of a task, by id. A malformed file is a one-line error naming it."""
+    out = {}
+    for f in sorted(folder.glob("*.yaml")):
+        if f.name.startswith("_"):
+            continue
+        d = read_yaml(f, "a protocol file (id, version, description, source, paper)")
+        try:
+            p = Protocol(task, d["id"], int(d["version"]), d["description"], d["source"], bool(d.get("default")), d,
+                         str(f))
+            if not isinstance(d["paper"], dict):
+                raise TypeError("'paper' is not a mapping")
+        except (KeyError, TypeError, ValueError) as e:
+            raise BenchError(f"{f}: malformed protocol file ({type(e).__name__}: {e}); "
+                             "expected id, version, description, source, paper") from e
+        if p.id != f.stem:
+            raise BenchError(f"{f}: protocol id '{p.id}' differs from the file name '{f.stem}'")
+        out[p.id] = p
+    if not out:
+        raise BenchError(f"task '{task}' has no protocol files under {folder}")
+    return out
+
+
+def pick_protocol(protocols: dict[str, Protocol], task: str, ref: str | None) -> Protocol:
+    """The protocol named by `ref` (`id`, `id@version` or `task/id@version`), or the task's default.
+
+    A version other than the current one is an error: results of older versions stay in the store,
+    labelled, but a new run always follows the current file."""
+    if ref is None:
+        defaults = [p for p in protocols.values() if p.default]
+        return defaults[0] if defaults else next(iter(protocols.values()))
+    name = ref.split("/")[-1]
+    pid, _, version = name.partition("@")
+    if "/" in ref and ref.split("/")[0] != task:
+        raise BenchError(f"--protocol '{ref}' belongs to task '{ref.split('/')[0]}', not '{task}'")
+    if pid not in protocols:
+        close = difflib.get_close_matches(pid, protocols, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise BenchError(f"task '{task}' has no protocol '{pid}'{hint} (has: {', '.join(protocols)})")
+    p = protocols[pid]
+    if version:
+        if not version.isdigit():
+            raise BenchError(f"--protocol '{ref}': version '{version}' is not a number (expected {pid}@{p.version})")
+        if int(version) != p.version:
+            raise BenchError(f"--protocol '{ref}': {task}/{pid} is at version {p.version}; version {version} is "
+                             f"not the current one (older versions' results stay in the store; run @{p.version})")
+    return p

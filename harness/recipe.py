@@ -1,0 +1,193 @@
+"""Pre-training recipes as versioned data: `<package>/recipes/<method>.yaml` beside each method.
+
+A recipe file holds the method's card and its named recipes:
+
+    method: mocov2                 # must equal the file name
+    description: ...               # what `bench ls` shows
+    export_encoder: online         # which encoder the authors export: online | ema
+    source: ...                    # where the method's facts come from
+    recipes:
+      paper:                       # the published recipe, unchanged
+        version: 1                 # bump when any value changes: part of the pre-training cache key
+        scale: paper               # the evaluation scale its checkpoints belong to: paper | mini
+        source: ...                # repository and file of the official recipe
+        arch: resnet50
+        epochs: 800                # recorded in the checkpoint (0: no pre-training)
+        data: {layout: coco, split: train}            # synth: {...} = synthetic data (mini)
+        params: {...}              # the method's own hyper-parameters (checked against its Params)
+        train: {epochs, batch_size, optimizer, schedule, ema, workers, ckpt_every, amp}
+      paper_in1k_100ep: {extends: paper, ...}         # deep-merged over another recipe
+
+A *recipe* is how a method pre-trains; a *scale* (`paper` or `mini`) is the size of the world a
+checkpoint is evaluated in. Every unknown or missing key is a one-line error naming file and key.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.config import deep_merge, read_yaml
+from harness.errors import BenchError
+from harness.spec import parse, to_data
+
+SCALES = ("paper", "mini")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The pre-training images: a layout's split; `synth` (generator parameters) = synthetic data."""
+    layout: str
+    split: str
+    synth: dict | None = None
+
+    def label(self) -> str:
+        return f"{self.layout}:{self.split}" + (" (synthetic)" if self.synth is not None else "")
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """SGD or LARS (harness.engine.optim). lr_scaling 'linear': lr x global batch / 256."""
+    name: Literal["sgd", "lars"]
+    lr: float
+    weight_decay: float
+    momentum: float = 0.9
+    lr_scaling: Literal["none", "linear"] = "none"
+    exclude_1d: bool = False  # 1-D parameters (biases, norms): no weight decay, no LARS adaptation
+    eta: float = 0.001        # LARS trust coefficient
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """Linear warm-up from warmup_from x lr, then cosine to final_lr, evaluated per iteration or epoch."""
+    name: Literal["cosine", "constant"] = "cosine"
+    per: Literal["iter", "epoch"] = "iter"
+    warmup_epochs: float = 0
+    warmup_from: float = 0.0
+    final_lr: float = 0.0
+
+
+@dataclass(frozen=True)
+class EMASpec:
+    """Momentum of an EMA (target) encoder: fixed, or cosine from base to 1."""
+    base: float
+    schedule: Literal["fixed", "cosine"] = "fixed"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """epochs; batch_size is global (split over processes); amp: bf16 autocast, used only on CUDA."""
+    epochs: int
+    batch_size: int
+    optimizer: OptimizerSpec
+    schedule: ScheduleSpec = ScheduleSpec()
+    ema: EMASpec | None = None
+    workers: int = 2
+    ckpt_every: int = 200
+    amp: bool = True
+
+
+@dataclass(frozen=True)
+class Recipe:
+    version: int
+    scale: Literal["paper", "mini"]
+    source: str
+    arch: str
+    epochs: int
+    data: DataSpec | None = None
+    train: TrainSpec | None = None
+    params: dict = field(default_factory=dict)
+    # filled in by the reader, not written in the file
+    method: str = ""
+    name: str = ""
+    file: str = ""
+
+    def identity(self) -> dict[str, Any]:
+        """What determines the pre-trained weights (the cache key's part): everything but the file path."""
+        d = to_data(self)
+        d.pop("file")
+        return d
+
+
+@dataclass(frozen=True)
+class MethodCard:
+    """A method's recipe file: what listing needs, read without importing the method."""
+    method: str
+    description: str
+    export_encoder: Literal["online", "ema"]
+    source: str
+    recipes: dict[str, Recipe]
+    file: str
+
+    def recipe(self, name: str) -> Recipe:
+        if name not in self.recipes:
+            import difflib
+            close = difflib.get_close_matches(name, self.recipes, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise BenchError(f"method '{self.method}' has no recipe '{name}'{hint} (has: {', '.join(self.recipes)})")
+        return self.recipes[name]
+
+
+_FILLED = ("method", "name", "file")
+
+
+def _resolve_extends(raw: dict[str, Any], name: str, file: Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    section = raw[name]
+    if not isinstance(section, dict):
+        raise BenchError(f"{file}: recipes.{name}: expected a mapping")
+    base = section.get("extends")
+    if base is None:
+        return section
+    if base not in raw or base in seen:
+        raise BenchError(f"{file}: recipes.{name}.extends: '{base}' is not another recipe of this file")
+    body = {k: v for k, v in section.items() if k != "extends"}
+    return deep_merge(_resolve_extends(raw, base, file, seen + (name,)), body)
+
+
+def parse_recipe(data: dict[str, Any], method: str, name: str, file: str | Path,
+                 overrides: dict[str, Any] | None = None) -> Recipe:
+    """A Recipe from its resolved section (+ overrides deep-merged, Python API / tests)."""
+    where = f"{file}: recipes.{name}"
+    for k in _FILLED:
+        if k in data:
+            raise BenchError(f"{where}.{k}: unknown key (set by the reader, not the file)")
+    if overrides:
+        data = deep_merge(data, overrides)
+    r = parse(Recipe, data, where)
+    if r.train is not None and r.data is None:
+        raise BenchError(f"{where}.data: missing (a recipe that trains needs pre-training data)")
+    return dataclasses.replace(r, method=method, name=name, file=str(file))
+
+
+def with_overrides(recipe: Recipe, overrides: dict[str, Any] | None) -> Recipe:
+    """The recipe with `overrides` deep-merged (Python API, tests), re-read strictly."""
+    if not overrides:
+        return recipe
+    data = {k: v for k, v in to_data(recipe).items() if k not in _FILLED}
+    return parse_recipe(data, recipe.method, recipe.name, recipe.file, overrides)
+
+
+def load_card(file: str | Path, method: str) -> MethodCard:
+    """Read and check a method's recipe file (every recipe parsed strictly)."""
+    file = Path(file)
+    if not file.is_file():
+        raise BenchError(f"{file}: missing (the recipe file of method '{method}')")
+    d = read_yaml(file, "a recipe file (method, description, export_encoder, source, recipes)")
+    if not isinstance(d, dict):
+        raise BenchError(f"{file}: expected a mapping with method, description, export_encoder, source, recipes")
+    known = ("method", "description", "export_encoder", "source", "recipes")
+    for k in d:
+        if k not in known:
+            raise BenchError(f"{file}: {k}: unknown key (expected one of {', '.join(known)})")
+    for k in known:
+        if k not in d:
+            raise BenchError(f"{file}: {k}: missing (required)")
+    if d["method"] != method:
+        raise BenchError(f"{file}: method '{d['method']}' differs from the registered name '{method}'")
+    raw = d["recipes"]
+    if not isinstance(raw, dict) or not raw:
+        raise BenchError(f"{file}: recipes: expected a mapping of named recipes")
+    recipes = {n: parse_recipe(_resolve_extends(raw, n, file), method, n, file) for n in raw}
+    card = parse(MethodCard, {**d, "recipes": {}, "file": str(file)}, str(file))
+    return dataclasses.replace(card, recipes=recipes)

@@ -1,0 +1,107 @@
+"""Strict reading of data files into typed structures.
+
+`parse(cls, data, where)` builds a (frozen) dataclass from a mapping read from YAML: an unknown key,
+a missing required key or a value of the wrong type is a one-line error that names the file and the
+key path (`pretrainers/recipes/mocov2.yaml: recipes.mini.train.optimzer: unknown key (expected one
+of ...)`). Nested dataclasses, `X | None`, lists, tuples and plain dicts are understood. Nothing
+here imports torch: listing methods and tasks reads data files only.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from typing import Any, Mapping, TypeVar
+
+from harness.errors import BenchError
+
+T = TypeVar("T")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp)).replace("typing.", "")
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in (a for a in args if a is not type(None)):
+            try:
+                return _convert(a, value, where)
+            except BenchError as e:
+                errors.append(str(e))
+        raise BenchError(errors[0] if errors else f"{where}: unexpected value {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return parse(tp, value, where)
+    if tp is Any:
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise BenchError(f"{where}: expected a list, got {value!r}")
+        args = typing.get_args(tp)
+        item = args[0] if args else Any
+        out = [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(out) if origin is tuple else out
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise BenchError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BenchError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BenchError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise BenchError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise BenchError(f"{where}: expected a string, got {value!r}")
+        return value
+    if typing.get_origin(tp) is typing.Literal:
+        if value not in typing.get_args(tp):
+            raise BenchError(f"{where}: {value!r} is not one of {', '.join(map(str, typing.get_args(tp)))}")
+        return value
+    raise BenchError(f"{where}: cannot read a value of type {_type_name(tp)}")  # a bug in a spec class
+
+
+def parse(cls: type[T], data: Any, where: str) -> T:
+    """Build dataclass `cls` from `data` (a mapping); every key known, every required key present."""
+    if not isinstance(data, Mapping):
+        raise BenchError(f"{where}: expected a mapping with keys {', '.join(f.name for f in dataclasses.fields(cls))}, "
+                         f"got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise BenchError(f"{where}.{key}: unknown key{hint} (expected one of {', '.join(fields)})")
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise BenchError(f"{where}.{name}: missing (required)")
+            continue
+        kwargs[name] = _convert(hints[name], data[name], f"{where}.{name}")
+    return cls(**kwargs)
+
+
+def to_data(obj: Any) -> Any:
+    """The plain-data form of a parsed structure (dataclasses -> dicts, tuples -> lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_data(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {k: to_data(v) for k, v in obj.items()}
+    return obj

@@ -1,0 +1,1 @@
+"""An example DenseBench plugin (README: "Adding a method", "Adding a task")."""
