@@ -5,7 +5,7 @@ map) and a momentum (EMA) encoder + projector. Feature-map cells of the two view
 when their bin centres, mapped back to original-image coordinates, are closer than
 T x max(bin diagonal of view 1, of view 2) (T = 0.7).
 - PixPro: the online features go through the pixel propagation module (PPM)
-      y_i = sum_j max(cos(x_i, x_j), 0)^gamma * g(x_j),   g a 1x1 conv, gamma = 2,
+      y_i = sum_j max(cos(x_i, x_j), 0)^gamma * normalize(g(x_j)),   g a 1x1 conv, gamma = 2,
   and the loss is -2 x the mean cosine between y_i and the momentum feature x'_j over positive
   pairs (per image, divided by #positives + 1e-6), averaged over the batch, symmetrised.
 - PixContrast: InfoNCE over pixels, positives as above, negatives the other view's non-positive
@@ -59,11 +59,12 @@ def positive_mask(coord1: torch.Tensor, coord2: torch.Tensor, H: int, W: int, T:
 
 
 def pixel_propagation(x: torch.Tensor, g: nn.Module, gamma: float) -> torch.Tensor:
-    """PPM: y_i = sum_j max(cos(x_i, x_j), 0)^gamma * g(x_j). x: [N, C, H, W] -> y: [N, C, H, W]."""
+    """PPM: y_i = sum_j max(cos(x_i, x_j), 0)^gamma * normalize(g(x_j)), the value transform's output
+    L2-normalised over channels as the official `featprop` does. x: [N, C, H, W] -> y: [N, C, H, W]."""
     N, C, H, W = x.shape
     xn = F.normalize(x, dim=1).flatten(2)                                  # [N, C, HW]
     sim = torch.bmm(xn.transpose(1, 2), xn).clamp(min=0).pow(gamma)        # [N, HW_i, HW_j]
-    v = g(x).flatten(2)                                                    # [N, C, HW_j]
+    v = F.normalize(g(x), dim=1).flatten(2)                                # [N, C, HW_j], unit values
     return torch.bmm(v, sim.transpose(1, 2)).view(N, C, H, W)              # sum over j
 
 
