@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from harness.cli.args import positive
+
 
 def add_davis_score(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("davis-score", help="DAVIS-2017 semi-supervised J&F of a directory of predictions")
     p.add_argument("--davis-root", required=True, help="DAVIS-2017 root (JPEGImages/, Annotations/, ImageSets/)")
     p.add_argument("--results", required=True, help="predictions: <results>/<sequence>/<frame>.png (indexed)")
     p.add_argument("--set", default="val", help="ImageSets/2017/<set>.txt (default val)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=positive, default=None, help="processes (default: all cores)")
     p.set_defaults(fn=_davis_score)
 
 

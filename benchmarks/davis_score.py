@@ -135,7 +135,12 @@ def statistics(per_frame: np.ndarray) -> tuple[float, float, float]:
 def _load(davis_root: Path, results: Path, seq: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Label maps of the scored frames (uint8 [T, H, W], void set to background) and the object count."""
     files = annotation_files(davis_root, seq)
-    gt = np.stack([read_indexed(f) for f in files])                       # [T, H, W]
+    maps = [read_indexed(f) for f in files]
+    for f, m in zip(files, maps):
+        if m.shape != maps[0].shape:
+            raise BenchError(f"{f}: size {m.shape[1]}x{m.shape[0]} differs from the sequence's first annotation "
+                             f"({maps[0].shape[1]}x{maps[0].shape[0]})")
+    gt = np.stack(maps)                                                   # [T, H, W]
     gt[gt == 255] = 0                                                     # void -> background
     n = int(gt[0].max())
     gt, names = gt[1:-1], [f.stem for f in files[1:-1]]

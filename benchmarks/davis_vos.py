@@ -27,6 +27,7 @@ from benchmarks import davis_score
 from harness.api import RunContext, Task, TaskResult
 from harness.backbone import embed, feature_net
 from harness.data.davis import annotation_files, frames, read_indexed, sequences, write_indexed
+from harness.data.verify import require_valid
 
 
 def propagate_frame(query: torch.Tensor, ctx_feats: list[torch.Tensor], ctx_labels: list[torch.Tensor],
@@ -101,6 +102,7 @@ class DavisVOS(Task):
         net = feature_net(ck.arch, ck.state, feat["stage"], feat["output_stride"]).to(device)
         pred_dir = ctx.out_dir / "predictions"
         split = spec["dataset"]["split"]
+        require_valid("davis", root, split)  # every frame decodes, annotation sizes and modes agree
         for seq in sequences(root, split):
             ann = annotation_files(root, seq)
             first = read_indexed(ann[0])

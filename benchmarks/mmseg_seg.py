@@ -20,7 +20,7 @@ from benchmarks.mmseg_config import build_config
 from harness.api import RunContext, Task, TaskResult
 from harness.convert import write_mmseg
 from harness.data import LAYOUT_DIRS
-from harness.data.seg import validate_seg
+from harness.data.verify import require_valid
 from harness.spec import to_data
 
 
@@ -32,8 +32,8 @@ class MMSegTask(Task):
         ds = spec["dataset"]
         ctx.require_depth(spec["model"]["backbone"]["depth"])
         root = ctx.data(ds["layout"], ds.get("synth"))
-        validate_seg(ds["layout"], root, ds["train"])
-        validate_seg(ds["layout"], root, ds["test"])
+        require_valid(ds["layout"], root, ds["train"])  # every file decodes, sizes agree, labels in range
+        require_valid(ds["layout"], root, ds["test"])
         weights = ctx.out_dir / "backbone_mmseg.pth"
         report = write_mmseg(ctx.checkpoint.state, weights)
         register_once()

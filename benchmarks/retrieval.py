@@ -29,7 +29,7 @@ from PIL import Image
 from harness.api import RunContext, Task, TaskResult
 from harness.backbone import embed, feature_net
 from harness.config import atomic_write_bytes
-from harness.data.seg import validate_seg
+from harness.data.verify import require_valid
 
 VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
@@ -116,8 +116,8 @@ class VocRetrieval(Task):
         spec, ck, seed = ctx.spec, ctx.checkpoint, ctx.seed
         ds = spec["dataset"]
         root = ctx.data("voc", ds.get("synth"))
-        validate_seg("voc", root, ds["database"])
-        validate_seg("voc", root, ds["query"])
+        require_valid("voc", root, ds["database"])  # every file decodes, sizes agree, labels in range
+        require_valid("voc", root, ds["query"])
         device = torch.device(ctx.device)
         feat = spec["features"]
         net = feature_net(ck.arch, ck.state, feat["stage"], feat["output_stride"]).to(device)

@@ -66,6 +66,8 @@ def stage_outputs(net: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
 
 def stage_stride(stage: str) -> int:
     """Output stride of a stage of a plain ResNet: layer1 4, layer2 8, layer3 16, layer4 32."""
+    if stage not in STAGES:
+        raise BenchError(f"feature stage '{stage}' is not one of {', '.join(STAGES)}")
     return 4 * 2 ** STAGES.index(stage)
 
 

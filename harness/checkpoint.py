@@ -15,6 +15,7 @@ safetensors holds no code: checkpoints travel between labs, and pickle runs code
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import load_file, safe_open, save_file
 
 from harness.backbone import ARCH_DEPTH, depth_of
+from harness.config import atomic_write
 from harness.errors import BenchError
 
 FORMAT = "densebench-canonical/2"
@@ -36,11 +38,36 @@ REQUIRED_META = ("method", "arch", "pretrain_data", "epochs", "encoder", "normal
 ARCHS = tuple(ARCH_DEPTH)
 
 
+@functools.lru_cache(maxsize=None)
+def expected_shapes(arch: str) -> dict[str, tuple[int, ...]]:
+    """torchvision's ResNet backbone tensors for `arch` (fc and num_batches_tracked excluded): key -> shape."""
+    depth_of(arch)
+    with torch.device("meta"):  # shapes only: nothing is allocated or initialised
+        model = getattr(torchvision.models, arch)(weights=None)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()
+            if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+
+
 def expected_keys(arch: str) -> set[str]:
     """torchvision's ResNet state-dict keys for `arch`, without fc and num_batches_tracked."""
-    depth_of(arch)
-    model = getattr(torchvision.models, arch)(weights=None)
-    return {k for k in model.state_dict() if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+    return set(expected_shapes(arch))
+
+
+def check_tensors(state: dict[str, torch.Tensor], arch: str, where: str | os.PathLike) -> None:
+    """Keys, shapes and values of a backbone state: exactly arch's keys, arch's shapes, finite numbers.
+    One line naming the offending tensors (a NaN layer would otherwise be evaluated and recorded)."""
+    want = expected_shapes(arch)
+    have = set(state)
+    if have != set(want):
+        raise BenchError(f"{where}: keys do not match a {arch} backbone (missing {sorted(set(want) - have)[:3]}, "
+                         f"unexpected {sorted(have - set(want))[:3]})")
+    wrong = [f"{k} {tuple(state[k].shape)} (expected {want[k]})" for k in sorted(want) if tuple(state[k].shape) != want[k]]
+    if wrong:
+        raise BenchError(f"{where}: {len(wrong)} tensors have the wrong shape for {arch}: {', '.join(wrong[:3])}")
+    bad = [k for k in sorted(state) if state[k].is_floating_point() and not bool(torch.isfinite(state[k]).all())]
+    if bad:
+        raise BenchError(f"{where}: {len(bad)} tensors hold NaN or Inf values: {', '.join(bad[:4])}"
+                         f"{' ...' if len(bad) > 4 else ''}")
 
 
 def infer_arch(keys: set[str]) -> str:
@@ -89,19 +116,12 @@ def check_meta(meta: Any, path: str | os.PathLike) -> dict[str, Any]:
 def save_canonical(path: str | os.PathLike, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
     """Validate keys against the declared arch, then write atomically. Returns the stored metadata."""
     meta = check_meta(dict(meta), path)
-    want = expected_keys(meta["arch"])
-    have = set(state)
-    if have != want:
-        raise BenchError(f"canonical checkpoint for {meta['arch']}: missing keys {sorted(want - have)[:5]}, "
-                         f"unexpected keys {sorted(have - want)[:5]}")
+    check_tensors(state, meta["arch"], path)
     state = {k: v.detach().cpu().float().contiguous() for k, v in state.items()}
     meta = dict(meta, weights_sha256=weights_sha256(state), format=FORMAT)
     meta.pop("profile", None)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file(state, str(tmp), metadata={"densebench": json.dumps(meta, sort_keys=True, default=str)})
-    os.replace(tmp, path)
+    header = {"densebench": json.dumps(meta, sort_keys=True, default=str)}
+    atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=header))
     return meta
 
 
@@ -137,10 +157,7 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 def _check_state(state: dict[str, torch.Tensor], meta: dict[str, Any], path: str | os.PathLike) -> None:
     if weights_sha256(state) != meta.get("weights_sha256"):
         raise BenchError(f"{path}: tensors do not match the weights_sha256 in its metadata (file altered?)")
-    want = expected_keys(meta["arch"])
-    if set(state) != want:
-        raise BenchError(f"{path}: keys do not match a {meta['arch']} backbone "
-                         f"(missing {sorted(want - set(state))[:3]}, unexpected {sorted(set(state) - want)[:3]})")
+    check_tensors(state, meta["arch"], path)
 
 
 def load_canonical(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -203,14 +220,9 @@ def heads_path(checkpoint: str | os.PathLike) -> Path:
 def save_heads(checkpoint: str | os.PathLike, tensors: dict[str, torch.Tensor], backbone_sha: str,
                meta: dict[str, Any]) -> Path:
     """Write a method's extra heads (atomically) beside `checkpoint`, tied to its weights_sha256."""
-    path = heads_path(checkpoint)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tensors = {k: v.detach().cpu().float().contiguous() for k, v in tensors.items()}
-    save_file(tensors, str(tmp), metadata={"densebench_heads": json.dumps({**meta, "backbone_sha256": backbone_sha},
-                                                                          sort_keys=True, default=str)})
-    os.replace(tmp, path)
-    return path
+    header = {"densebench_heads": json.dumps({**meta, "backbone_sha256": backbone_sha}, sort_keys=True, default=str)}
+    return atomic_write(heads_path(checkpoint), lambda tmp: save_file(tensors, str(tmp), metadata=header))
 
 
 def load_heads(checkpoint: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 
 def read_yaml(path: str | os.PathLike, what: str) -> Any:
@@ -50,17 +50,43 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def home() -> Path:
-    """DenseBench's cache root: $DENSEBENCH_HOME, default ~/.cache/densebench."""
-    return Path(os.environ.get("DENSEBENCH_HOME", Path.home() / ".cache" / "densebench"))
+    """DenseBench's cache root: $DENSEBENCH_HOME, default ~/.cache/densebench (must be a folder)."""
+    h = Path(os.environ.get("DENSEBENCH_HOME", Path.home() / ".cache" / "densebench"))
+    if h.exists() and not h.is_dir():
+        from harness.errors import BenchError
+        raise BenchError(f"DENSEBENCH_HOME {h}: is a file; expected a folder (or a path where one can be made)")
+    return h
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call write(tmp) on a temporary file beside `path`, then rename it to `path`: readers never see
+    half a file, and the temporary file is removed on every error. An output that is a folder, a
+    parent that is a file or a folder that cannot be written is a one-line error naming the path."""
+    from harness.errors import BenchError
+    path = Path(path)
+    if path.is_dir():
+        raise BenchError(f"{path}: is a folder; expected the path of a file to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise BenchError(f"{path}: a parent of it is a file, not a folder") from e
+    except OSError as e:
+        raise BenchError(f"{path}: cannot create its folder ({e.strerror or e})") from e
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise BenchError(f"{path}: cannot write ({e.strerror or e})") from e
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write to a temporary file beside path, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    """Write bytes atomically (see atomic_write)."""
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -1,24 +1,19 @@
-"""Converters: canonical checkpoint -> per-backend weights, and official releases -> canonical.
+"""Converters: canonical checkpoint -> per-backend weights (Detectron2, mmseg, torchvision).
 
 Every converter is strict about coverage: every backbone key is consumed, nothing is missing, and
-what was dropped (fc, projector/predictor heads, BN counters) is reported, never silently skipped.
-User files are read without executing code: safetensors, or `torch.load(weights_only=True)`.
+what was dropped (fc, BN counters) is reported, never silently skipped. Official releases and user
+files -> canonical: harness.official.
 """
 from __future__ import annotations
 
 import pickle
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from harness.backbone import IMAGENET_NORM
-from harness.checkpoint import infer_arch
 from harness.config import atomic_write_bytes
-from harness.errors import BenchError
 
 
 @dataclass
@@ -26,6 +21,7 @@ class Report:
     """What a conversion consumed and dropped (shown to the user and stored in results)."""
     converted: int = 0
     dropped: list[str] = field(default_factory=list)
+    found: str = ""  # bench import --from auto: the release layout recognised
 
     def summary(self) -> str:
         heads = sorted({k.split(".")[0] for k in self.dropped})
@@ -95,86 +91,3 @@ def write_mmseg(state: dict[str, torch.Tensor], out: str | Path) -> Report:
 
 
 BACKENDS = {"detectron2": write_detectron2, "torchvision": write_torchvision, "mmseg": write_mmseg}
-
-# ---------------------------------------------------------------- user / official files -> canonical
-# Which encoder each official release stores the exported backbone under (PROTOCOLS.md).
-SOURCES: dict[str, dict[str, Any]] = {
-    "torchvision": {"prefix": "", "encoder": "online"},
-    "pixpro": {"prefix": "module.encoder.", "encoder": "online"},
-    "pixcontrast": {"prefix": "module.encoder.", "encoder": "online"},
-    "slotcon": {"prefix": "module.encoder_k.", "encoder": "ema"},
-    "mocov2": {"prefix": "module.encoder_q.", "encoder": "online"},
-    "orl": {"prefix": "backbone.", "encoder": "online"},
-    "densecl": {"prefix": "backbone.", "encoder": "online"},
-    "byol": {"prefix": "backbone.", "encoder": "online"},
-}
-
-
-def safe_load(path: str | Path) -> Any:
-    """Read a user-supplied weights file without executing code.
-
-    safetensors files are read as tensors; anything else goes through
-    `torch.load(weights_only=True)`, which refuses pickles that would call arbitrary code.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise BenchError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if len(head) >= 9 and head[8:9] == b"{":  # safetensors: 8-byte header length, then JSON
-        from safetensors.torch import load_file
-        return load_file(str(path))
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BenchError(f"{path}: refused to load: the pickle holds objects other than tensors and plain "
-                         f"containers, which could run code ({first[:120]})") from e
-    except Exception as e:
-        raise BenchError(f"{path}: cannot read as safetensors or a torch weights file ({type(e).__name__})") from e
-
-
-def _find_state_dict(obj: Any, path: Path) -> dict[str, torch.Tensor]:
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model", "teacher"):
-            if key in obj and isinstance(obj[key], dict):
-                return _find_state_dict(obj[key], path)
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return obj
-    raise BenchError(f"{path}: no state dict of tensors found (looked at the file, 'state_dict', 'model')")
-
-
-def import_state(path: str | Path, source: str) -> tuple[dict[str, torch.Tensor], str, Report]:
-    """Extract the ResNet backbone of an official release (or a torchvision file).
-
-    Returns (canonical tensors, arch, report). Keys outside the source's encoder prefix and the
-    encoder's fc/head keys are dropped and reported; the remaining keys must form exactly one
-    torchvision ResNet backbone.
-    """
-    if source not in SOURCES:
-        raise BenchError(f"--from '{source}' is not known (expected one of {', '.join(SOURCES)})")
-    path = Path(path)
-    sd = _find_state_dict(safe_load(path), path)
-    prefix = SOURCES[source]["prefix"]
-    rep, state = Report(), {}
-    backbone = re.compile(r"^(conv1|bn1|layer[1-4])\.")
-    for k, v in sd.items():
-        name = k[len(prefix):] if k.startswith(prefix) else None
-        if name is None and prefix.startswith("module.") and k.startswith(prefix[len("module."):]):
-            name = k[len(prefix) - len("module."):]  # saved without DDP's module. prefix
-        if name is None or not backbone.match(name) or name.endswith("num_batches_tracked"):
-            rep.dropped.append(k)
-            continue
-        state[name] = v.detach().float().contiguous()
-        rep.converted += 1
-    if not state:
-        raise BenchError(f"{path}: no backbone keys under prefix '{prefix}' (is --from {source} right?)")
-    return state, infer_arch(set(state)), rep
-
-
-def import_meta(source: str, arch: str, path: Path, **extra: Any) -> dict[str, Any]:
-    """Metadata for an imported checkpoint; unknown facts are recorded as 'unknown', not guessed."""
-    return {"method": extra.get("method") or source, "arch": arch, "pretrain_data": extra.get("pretrain_data", "unknown"),
-            "epochs": extra.get("epochs", "unknown"), "recipe": "imported", "scale": None,
-            "encoder": SOURCES[source]["encoder"],
-            "normalization": IMAGENET_NORM, "config": {"imported_from": str(path), "source": source}}

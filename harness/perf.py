@@ -26,7 +26,7 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
 
     from harness.data import pretrain_files, recipe_data_root
     from harness.engine.optim import base_lr, build_optimizer
-    from harness.engine.step import train_step
+    from harness.engine.step import effective_precision, grad_scaler, train_step
     from harness.registry import METHODS
     method = METHODS.load(method_name)
     recipe = method.card.recipe(recipe_name)
@@ -41,13 +41,15 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
     batch = [b.to(device) for b in batch]
     opt = build_optimizer(model, train.optimizer, base_lr(train.optimizer, train.batch_size))
     momentum = train.ema.base if train.ema is not None else None
+    precision = effective_precision(train.precision, device)
+    scaler = grad_scaler(precision)
     batch_size = train.batch_size
     times = []
     for i in range(warmup + steps):
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        train_step(model, batch, opt, momentum)
+        train_step(model, batch, opt, momentum, precision, scaler)
         if device.type == "cuda":
             torch.cuda.synchronize()
         if i >= warmup:

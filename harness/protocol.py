@@ -2,7 +2,8 @@
 
 A task's folder `<package>/protocols/<task>/` holds
 - `_task.yaml`: the task card: `task`, `description`, `metrics` (each `{name, higher_is_better}`,
-  headline metrics in leaderboard order);
+  headline metrics in leaderboard order), `uses_seed` (false for a deterministic task: its runs
+  with different seeds are one number, not several);
 - `<id>.yaml`, one per protocol: `id`, `version`, `description`, `source`, `default`, then
   `paper` (the published recipe, unchanged) and `mini` (overrides deep-merged over `paper` for the
   CPU-sized synthetic run). `mini.expected` holds the bounds of the headline metric of full mini
@@ -34,6 +35,7 @@ class TaskCard:
     task: str
     description: str
     metrics: tuple[MetricSpec, ...]
+    uses_seed: bool = True
     file: str = ""
 
     @property
@@ -88,7 +90,7 @@ def load_task_card(folder: Path, task: str) -> TaskCard:
     card = parse(TaskCard, read_yaml(f, "a task card"), str(f))
     if card.task != task:
         raise BenchError(f"{f}: task '{card.task}' differs from the registered name '{task}'")
-    return TaskCard(card.task, card.description, card.metrics, str(f))
+    return TaskCard(card.task, card.description, card.metrics, card.uses_seed, str(f))
 
 
 def load_protocols(folder: Path, task: str) -> dict[str, Protocol]:

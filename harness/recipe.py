@@ -77,7 +77,10 @@ class EMASpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """epochs; batch_size is global (split over processes); amp: bf16 autocast, used only on CUDA."""
+    """epochs; batch_size is global (split over processes). sync_bn: harness.engine.syncbn.
+    precision: the official run's arithmetic
+    on CUDA (fp16: autocast + gradient scaler, as apex O1 / torch.cuda.amp / OpenSelfSup's use_fp16;
+    bf16: autocast, a named option; fp32: none); CPU runs are always fp32."""
     epochs: int
     batch_size: int
     optimizer: OptimizerSpec
@@ -85,7 +88,8 @@ class TrainSpec:
     ema: EMASpec | None = None
     workers: int = 2
     ckpt_every: int = 200
-    amp: bool = True
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    sync_bn: tuple[str, ...] = ()  # submodules whose BN spans all processes (where the official code converts)
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,11 @@ class Recipe:
     file: str = ""
 
     def identity(self) -> dict[str, Any]:
-        """What determines the pre-trained weights (the cache key's part): everything but the file path."""
+        """What determines the pre-trained weights (the cache key's part): every value, not the file's
+        path nor the `source` text (documentation: correcting it must not retrain anything)."""
         d = to_data(self)
         d.pop("file")
+        d.pop("source")
         return d
 
 

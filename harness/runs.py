@@ -3,13 +3,19 @@
 Cache layout under $DENSEBENCH_HOME (default ~/.cache/densebench):
     checkpoints/<method>/<recipe>-<key>/backbone.safetensors   (+ train/ with last.pt, tb/)
     results/<task>/<protocol>@<v>/<scale>/<run id>/record.json  (see harness.store)
-The pre-training cache key is the hash of (method, the resolved recipe with its version,
-overrides, pre-training seed, data location): the same recipe never trains twice, a changed one
-never reuses a stale checkpoint. An evaluation is staged in a temporary folder and moved into
-place when its record is written; a failed run leaves nothing behind.
+The pre-training cache key is the hash of (method, the resolved recipe with its version and
+overrides, pre-training seed, data identity, torch intra-op threads): the same recipe never trains
+twice, a changed one never reuses a stale checkpoint. No path and no time enters it: identical
+weights trained in two homes have one identity (the key, and the weights' own sha256). The thread
+count does, because it changes the weights (float sums are split differently). One process trains a
+cache entry at a time (a file lock, released by the kernel if its holder dies); the others wait and
+reuse its checkpoint. An evaluation is staged in a temporary folder and moved into place when its
+record is written; a failed run leaves nothing behind.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
 from pathlib import Path
@@ -24,21 +30,62 @@ from harness.recipe import SCALES, with_overrides
 from harness.registry import METHODS, TASKS
 
 
+def check_seed(seed: Any, what: str = "--seed") -> int:
+    """0 <= seed < 2^31 (seeds reach numpy, torch and faiss, whose seeds are 32-bit)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 31:
+        raise BenchError(f"{what} {seed!r}: expected a whole number with 0 <= seed < 2^31")
+    return seed
+
+
+def _data_identity(recipe: Any, root: Path | None) -> Any:
+    """What the pre-training data is, without where it lies: a synthetic set's folder name (its
+    version and parameters' hash), or a real set's layout and split."""
+    if root is None:
+        return None
+    if recipe.data.synth is not None:
+        return root.name
+    return {"layout": recipe.data.layout, "split": recipe.data.split}
+
+
+@contextlib.contextmanager
+def _entry_lock(out: Path):
+    """An exclusive lock on one pre-training cache entry (rank 0 of a job takes it for the job)."""
+    if os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes or the holder dies
+        yield
+
+
 def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None,
              progress: bool = True, overrides: dict[str, Any] | None = None) -> Path:
     """Pre-train `method_name` with its recipe `recipe_name` (or return the cached checkpoint)."""
     import torch
-
-    from harness.checkpoint import backbone_state, save_canonical, save_heads, weights_sha256
-    from harness.data import pretrain_files, recipe_data_root
+    check_seed(seed, "--pretrain-seed")
     recipe = with_overrides(METHODS.card(method_name).recipe(recipe_name), overrides)
+    from harness.data import recipe_data_root
     root = recipe_data_root(recipe.data, data_root) if recipe.train is not None else None
-    # the data location is part of the key: a new synthetic data version never reuses old weights
-    key = stable_hash({"method": method_name, "recipe": recipe.identity(), "seed": seed, "data": str(root)})
+    threads = torch.get_num_threads()
+    key = stable_hash({"method": method_name, "recipe": recipe.identity(), "seed": seed,
+                       "data": _data_identity(recipe, root), "torch_threads": threads})
     out = home() / "checkpoints" / method_name / f"{recipe_name}-{key}"
     ckpt = out / "backbone.safetensors"
     if ckpt.exists():
         return ckpt
+    with _entry_lock(out):
+        if not ckpt.exists():  # another process may have trained it while this one waited
+            _train_entry(method_name, recipe, seed, root, out, ckpt, key, threads, progress)
+    return ckpt
+
+
+def _train_entry(method_name: str, recipe: Any, seed: int, root: Path | None, out: Path, ckpt: Path, key: str,
+                 threads: int, progress: bool) -> None:
+    import torch
+
+    from harness.checkpoint import backbone_state, save_canonical, save_heads, weights_sha256
+    from harness.data import pretrain_files
     method = METHODS.load(method_name)
     method.params(recipe)  # a wrong hyper-parameter fails before any data is made
     torch.manual_seed(seed)
@@ -55,13 +102,12 @@ def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str |
                 "recipe_version": recipe.version, "scale": recipe.scale,
                 "pretrain_data": recipe.data.label() if recipe.data else "none", "encoder": method.export_encoder,
                 "normalization": IMAGENET_NORM, "config": recipe.identity(), "config_hash": key, "seed": seed,
-                "train_summary": summary}
+                "torch_threads": threads, "train_summary": summary}
         state = backbone_state(method.backbone(model))
         heads = method.heads(model)
         if heads:  # before the checkpoint: its existence marks the cache entry complete
             save_heads(ckpt, heads, weights_sha256(state), {"method": method_name, "config": recipe.identity()})
         save_canonical(ckpt, state, meta)
-    return ckpt
 
 
 def _device_and_world() -> tuple[str, int]:
@@ -81,6 +127,7 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
     lists the overrides, so it never sits beside protocol results in a leaderboard.
     """
     from harness.checkpoint import open_checkpoint
+    check_seed(seed)
     if scale not in SCALES:
         raise BenchError(f"--scale '{scale}' is not one of {', '.join(SCALES)}")
     card = TASKS.card(task_name)
@@ -100,7 +147,7 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
         result = task.run(ctx)
         record = store.make_record(checkpoint=ck, task=task_name, protocol=protocol, scale=scale, seed=seed,
                                    result=result, direction=card.direction(), wall_s=time.time() - t0,
-                                   world_size=world)
+                                   world_size=world, seed_used=card.uses_seed)
         if overrides:
             record["protocol_full"] += "+custom"
             record["overrides"] = overrides

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import sqlite3
 import subprocess
 import time
@@ -29,7 +30,30 @@ _PACKAGES = ("torch", "torchvision", "pb1-detectron2", "detectron2", "pycocotool
 
 
 def results_root(root: str | Path | None = None) -> Path:
-    return Path(root or os.environ.get("DENSEBENCH_RESULTS") or home() / "results")
+    r = Path(root or os.environ.get("DENSEBENCH_RESULTS") or home() / "results")
+    if r.exists() and not r.is_dir():
+        raise BenchError(f"results root {r}: is a file; expected a folder")
+    return r
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_staging(base: Path) -> None:
+    """Remove staging folders of runs whose process is gone (killed): only this host's, since a
+    results root may be shared by the nodes of a cluster and their pids mean nothing here."""
+    host = socket.gethostname()
+    for d in (base / STAGING).glob("*") if (base / STAGING).is_dir() else []:
+        *_, h, pid = d.name.rsplit("@", 2) if d.name.count("@") >= 2 else ("", "", "")
+        if h == host and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str, method: str, sha: str,
@@ -38,9 +62,13 @@ def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str,
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = f"{method}-{sha[:8]}-s{seed}-{stamp}-{os.getpid()}"
     base = results_root(root)
+    sweep_staging(base)
     final = base / task / f"{protocol.id}@{protocol.version}" / scale / name
-    staged = base / STAGING / f"{task}-{name}"
-    staged.mkdir(parents=True, exist_ok=False)
+    staged = base / STAGING / f"{task}-{name}@{socket.gethostname()}@{os.getpid()}"
+    try:
+        staged.mkdir(parents=True, exist_ok=False)
+    except OSError as e:
+        raise BenchError(f"results root {base}: cannot create the run folder {staged} ({e.strerror or e})") from e
     return staged, final
 
 
@@ -72,8 +100,10 @@ def _versions() -> dict[str, str]:
 
 
 def make_record(*, checkpoint: Any, task: str, protocol: Any, scale: str, seed: int, result: Any,
-                direction: dict[str, bool], wall_s: float, world_size: int) -> dict[str, Any]:
-    """The record of one run. checkpoint: harness.checkpoint.Checkpoint; result: harness.api.TaskResult."""
+                direction: dict[str, bool], wall_s: float, world_size: int, seed_used: bool = True) -> dict[str, Any]:
+    """The record of one run. checkpoint: harness.checkpoint.Checkpoint; result: harness.api.TaskResult.
+    `seeds` says which seeds varied the result: the pre-training's (null for an imported file) and the
+    downstream run's (null when the task is deterministic: its card's uses_seed is false)."""
     import torch
     meta = checkpoint.meta
     return {"record_version": RECORD_VERSION, "method": meta["method"], "checkpoint": str(checkpoint.path),
@@ -81,7 +111,9 @@ def make_record(*, checkpoint: Any, task: str, protocol: Any, scale: str, seed: 
             "pretrain": {k: meta.get(k) for k in ("arch", "epochs", "pretrain_data", "encoder", "recipe",
                                                   "recipe_version", "scale", "config_hash", "seed")},
             "task": task, "protocol": protocol.id, "protocol_version": protocol.version,
-            "protocol_full": protocol.full_id, "scale": scale, "seed": seed, "metrics": result.metrics,
+            "protocol_full": protocol.full_id, "scale": scale, "seed": seed,
+            "seeds": {"pretrain": meta.get("seed"), "downstream": seed if seed_used else None},
+            "metrics": result.metrics,
             "higher_is_better": {k: v for k, v in direction.items() if k in result.metrics},
             "artefacts": result.artefacts, "config_hash": stable_hash(result.config), "git_commit": _git_commit(),
             "versions": _versions(), "wall_s": round(wall_s, 1), "world_size": world_size,
@@ -106,43 +138,93 @@ def upgrade(rec: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def iter_records(root: str | Path | None = None) -> list[dict[str, Any]]:
-    """All records under the results root (sorted by path). A corrupt record is a one-line error."""
+# what every record must hold, and of which type, to be indexed and shown
+_FIELDS = {"method": str, "task": str, "protocol": str, "protocol_version": int, "protocol_full": str,
+           "scale": str, "seed": int, "metrics": dict, "checkpoint_sha256": str, "created": str}
+
+
+def check_record(rec: Any, path: Path) -> dict[str, Any]:
+    """A record read from `path`, upgraded to the current format; malformed: one-line error naming it."""
+    if not isinstance(rec, dict):
+        raise BenchError(f"{path}: corrupt result record (a JSON {type(rec).__name__}, expected an object)")
+    rec = upgrade(rec)
+    for k, t in _FIELDS.items():
+        if not isinstance(rec.get(k), t) or isinstance(rec.get(k), bool):
+            got = "missing" if k not in rec else f"a {type(rec[k]).__name__}"
+            raise BenchError(f"{path}: corrupt result record ('{k}' is {got}, expected a {t.__name__})")
+    bad = [k for k, v in rec["metrics"].items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+    if bad:
+        raise BenchError(f"{path}: corrupt result record (metric '{bad[0]}' is not a number)")
+    return rec
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text())
+    except IsADirectoryError as e:
+        raise BenchError(f"{path}: is a folder, expected a result record file") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BenchError(f"{path}: corrupt result record ({getattr(e, 'msg', type(e).__name__)}); delete or fix it") from e
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read the result record ({e.strerror or e})") from e
+    return {**check_record(raw, path), "_path": str(path)}
+
+
+def iter_records(root: str | Path | None = None, problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """All records under the results root (sorted by path). A malformed record is a one-line error,
+    or, when a `problems` list is given, skipped and reported there."""
     out = []
     base = results_root(root)
     for p in sorted(base.rglob("record.json")):
         if STAGING in p.relative_to(base).parts:
             continue
         try:
-            rec = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise BenchError(f"{p}: corrupt result record ({e.msg}); delete or fix it") from e
-        rec = upgrade(rec)
-        rec["_path"] = str(p)
-        out.append(rec)
+            out.append(read_record(p))
+        except BenchError as e:
+            if problems is None:
+                raise
+            problems.append(str(e))
     return out
 
 
-def rebuild_index(root: str | Path | None = None) -> Path:
-    """Recreate <root>/index.sqlite from the records (idempotent). Returns its path."""
+def rebuild_index(root: str | Path | None = None, problems: list[str] | None = None) -> Path:
+    """Recreate <root>/index.sqlite from the records (idempotent). Returns its path. Malformed records
+    are skipped into `problems` when given (else a one-line error); the index is written to a
+    temporary file that is removed on every error."""
     root = results_root(root)
-    root.mkdir(parents=True, exist_ok=True)
+    recs = iter_records(root, problems)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BenchError(f"results root {root}: cannot create it ({e.strerror or e})") from e
     db = root / "index.sqlite"
+    if db.is_dir():
+        raise BenchError(f"{db}: is a folder; expected the SQLite index file")
     tmp = root / f".index.sqlite.tmp{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    con = sqlite3.connect(tmp)
-    con.execute("CREATE TABLE runs (path TEXT PRIMARY KEY, method TEXT, task TEXT, protocol TEXT, "
-                "protocol_version INTEGER, scale TEXT, seed INTEGER, checkpoint_sha256 TEXT, created TEXT, wall_s REAL)")
-    con.execute("CREATE TABLE metrics (path TEXT, name TEXT, value REAL, higher_is_better INTEGER, "
-                "PRIMARY KEY (path, name))")
-    for r in iter_records(root):
-        con.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (r["_path"], r["method"], r["task"], r["protocol"], r["protocol_version"], r["scale"],
-                     r["seed"], r["checkpoint_sha256"], r["created"], r["wall_s"]))
-        hib = r.get("higher_is_better", {})
-        con.executemany("INSERT INTO metrics VALUES (?,?,?,?)",
-                        [(r["_path"], k, v, None if k not in hib else int(hib[k])) for k, v in sorted(r["metrics"].items())])
-    con.commit()
-    con.close()
-    os.replace(tmp, db)
+    try:
+        tmp.unlink(missing_ok=True)
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute("CREATE TABLE runs (path TEXT PRIMARY KEY, method TEXT, task TEXT, protocol TEXT, "
+                        "protocol_version INTEGER, scale TEXT, seed INTEGER, checkpoint_sha256 TEXT, "
+                        "weights_sha256 TEXT, created TEXT, wall_s REAL)")
+            con.execute("CREATE TABLE metrics (path TEXT, name TEXT, value REAL, higher_is_better INTEGER, "
+                        "PRIMARY KEY (path, name))")
+            for r in recs:
+                con.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            (r["_path"], r["method"], r["task"], r["protocol"], r["protocol_version"], r["scale"],
+                             r["seed"], r["checkpoint_sha256"], r.get("weights_sha256"), r["created"], r.get("wall_s")))
+                hib = r.get("higher_is_better") or {}
+                con.executemany("INSERT INTO metrics VALUES (?,?,?,?)",
+                                [(r["_path"], k, v, None if k not in hib else int(hib[k]))
+                                 for k, v in sorted(r["metrics"].items())])
+            con.commit()
+        finally:
+            con.close()
+        os.replace(tmp, db)
+    except (OSError, sqlite3.Error) as e:
+        raise BenchError(f"{db}: cannot write the index ({getattr(e, 'strerror', None) or e})") from e
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return db

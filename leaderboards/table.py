@@ -2,7 +2,10 @@
 scale, each metric as mean +- std over seeds, the best mean per column marked (the highest, or the
 lowest for a metric whose task card says lower is better).
 
-Rows of different protocols or scales are never put side by side: they are not comparable.
+Rows of different protocols or scales are never put side by side: they are not comparable. A
+checkpoint is identified by the hash of its weights (not of its file: the same weights trained in
+two homes are one row). Only seeds that varied the result count: runs of a deterministic task (its
+card's uses_seed is false) with different seeds are one number, not several.
 """
 from __future__ import annotations
 
@@ -21,8 +24,12 @@ def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None
           protocol: str | None = None) -> pd.DataFrame:
     """Long table of the task's runs: one row per (protocol, scale, method, checkpoint, seed), the
     latest record where a run was repeated (a rerun replaces, never doubles, a seed), one column per metric."""
-    rows = [{"method": r["method"], "checkpoint": r["checkpoint_sha256"][:8], "protocol": r["protocol_full"],
-             "scale": r["scale"], "seed": r["seed"], "created": r.get("created", ""), **r["metrics"]}
+    def varied(r: dict[str, Any]) -> bool:
+        return (r.get("seeds") or {}).get("downstream", r["seed"]) is not None
+
+    rows = [{"method": r["method"], "checkpoint": (r.get("weights_sha256") or r["checkpoint_sha256"])[:8],
+             "protocol": r["protocol_full"], "scale": r["scale"], "seed": r["seed"] if varied(r) else -1,
+             "seed_varied": varied(r), "created": r.get("created", ""), **r["metrics"]}
             for r in records if r["task"] == task and (scale is None or r["scale"] == scale)
             and (protocol is None or r["protocol"] == protocol.split("/")[-1].split("@")[0])]
     if not rows:
@@ -39,7 +46,9 @@ def summarise(df: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     df = df.assign(**{m: pd.to_numeric(df[m], errors="coerce") for m in metrics})  # null (no value) -> NaN
     g = df.groupby(KEYS, sort=True)
     out = g[metrics].agg(["mean", "std"])
-    out["seeds"] = g["seed"].nunique()
+    out["seeds"] = g["seed"].nunique()  # seeds that varied the result (a deterministic task: 1)
+    varied = g["seed_varied"].any() if "seed_varied" in df.columns else g["seed"].count() > 0
+    out["varied"] = varied.map({True: "downstream", False: "none"})
     return out
 
 
@@ -47,13 +56,14 @@ def render(summary: pd.DataFrame, fmt: str, higher_is_better: dict[str, bool] | 
     """md | csv | json. In md each cell is 'mean +- std' and the best mean per column (within a
     protocol and scale) is bold: the highest, or the lowest where higher_is_better[metric] is False."""
     hib = higher_is_better or {}
-    metrics = [m for m in summary.columns.get_level_values(0).unique() if m != "seeds"]
+    metrics = [m for m in summary.columns.get_level_values(0).unique() if m not in ("seeds", "varied")]
     if fmt == "json":
         rows = []
         for idx, row in summary.iterrows():
             d = dict(zip(KEYS, idx))
             d.update({m: {"mean": _num(row[(m, "mean")]), "std": _num(row[(m, "std")])} for m in metrics})
             d["seeds"] = int(row[("seeds", "")])
+            d["seeds_varied"] = row[("varied", "")]
             rows.append(d)
         return json.dumps(rows, indent=1)
     if fmt == "csv":
@@ -73,7 +83,8 @@ def render(summary: pd.DataFrame, fmt: str, higher_is_better: dict[str, bool] | 
                 mu, sd = row[(m, "mean")], row[(m, "std")]
                 cell = "n/a" if pd.isna(mu) else f"{mu:.1f}" + (f" +- {sd:.1f}" if pd.notna(sd) else "")
                 cells.append(f"**{cell}**" if mu == best[m] and len(part) > 1 else cell)
-            lines.append(f"| {idx[2]} | {idx[3]} | {int(row[('seeds', '')])} | " + " | ".join(cells) + " |")
+            n = f"{int(row[('seeds', '')])}" + (" (deterministic)" if row[("varied", "")] == "none" else "")
+            lines.append(f"| {idx[2]} | {idx[3]} | {n} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

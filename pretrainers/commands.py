@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from harness.cli.args import positive
+
 
 def add_inspect_slots(isub: argparse._SubParsersAction) -> None:
     s = isub.add_parser("slots", help="overlay SlotCon's pixel-to-prototype assignment on images; count active slots")
     s.add_argument("--checkpoint", required=True, help="a slotcon canonical checkpoint (heads file beside it)")
     s.add_argument("--image", required=True, action="append", help="image file (repeatable)")
     s.add_argument("--out", default="slots.png", help="PNG to write (default slots.png)")
-    s.add_argument("--size", type=int, default=None, help="input side in px (default: the pre-training crop)")
+    s.add_argument("--size", type=positive, default=None, help="input side in px (default: the pre-training crop)")
     s.set_defaults(fn=_inspect_slots)
 
 

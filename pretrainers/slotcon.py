@@ -15,8 +15,9 @@ maps the C5 map to D-dim pixels x; K learnable prototypes s_k group them:
   prototype; CE(cos / 0.2) x (2 x 0.2), both directions.
 - loss = 0.5 group + 0.5 slot. Exports the EMA teacher encoder (`module.encoder_k.`).
 Facts from CVMI-Lab/SlotCon `models/slotcon.py`, `data/transforms.py`, `scripts/*.sh`.
-Named deviation: the official code converts encoders, projectors and the predictor to SyncBN;
-torch's SyncBN is CUDA-only, so on CPU processes (gloo) BN statistics stay per process.
+Like the official code, encoders, projectors and the slot predictor normalise with statistics of
+the whole global batch (recipe train.sync_bn: SyncBN on CUDA, harness.engine.syncbn's global batch
+norm on CPU processes).
 Recipes: recipes/slotcon.yaml.
 """
 from __future__ import annotations
@@ -96,8 +97,10 @@ def slot_loss(q: torch.Tensor, k: torch.Tensor, dots_q: torch.Tensor, dots_k: to
     vk = valid_slots(dots_k)                                                 # [N, K]
     query_index = (valid_slots(dots_q) & vk).flatten().nonzero().squeeze(-1)
     keys, valid_keys = bdist.all_gather_cat(k.flatten(0, 1)), bdist.all_gather_cat(vk.flatten())
-    # the predictor's BN needs 2 samples in training; a single valid slot pair contributes nothing
-    q_pred = predictor(q.flatten(0, 1)[query_index]) if len(query_index) > 1 else q.flatten(0, 1)[:0]
+    # With synchronised BN (several processes) every process runs the predictor: its statistics are a
+    # collective over all of them. Alone, BN needs 2 samples: a single valid slot pair contributes nothing.
+    run = len(query_index) > 1 or bdist.world_size() > 1
+    q_pred = predictor(q.flatten(0, 1)[query_index]) if run else q.flatten(0, 1)[:0]
     return slot_contrast_loss(q_pred, keys, query_index + bdist.rank() * N * K, valid_keys, tau)
 
 

@@ -14,7 +14,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("import", help="official release or torchvision file -> canonical checkpoint")
     p.add_argument("--from", dest="source", required=True,
-                   help="torchvision, pixpro, pixcontrast, slotcon, mocov2, orl, densecl, byol")
+                   help="auto (recognise the layout and say which), torchvision, pixpro, pixcontrast, slotcon, mocov2, "
+                        "orl, densecl, byol")
     p.add_argument("--method", default=None, help="method name to record (default: the --from name)")
     p.add_argument("--epochs", default="unknown")
     p.add_argument("--pretrain-data", default="unknown")
@@ -33,9 +34,11 @@ def _convert(args: argparse.Namespace) -> None:
 
 def _import(args: argparse.Namespace) -> None:
     from harness.checkpoint import save_canonical
-    from harness.convert import import_meta, import_state
-    state, arch, rep = import_state(args.input, args.source)
-    meta = import_meta(args.source, arch, Path(args.input), method=args.method, epochs=args.epochs,
+    from harness.official import import_meta, import_state
+    state, arch, rep, source = import_state(args.input, args.source)
+    if rep.found:
+        print(f"{args.input}: found {rep.found}; imported as --from {source}")
+    meta = import_meta(source, arch, Path(args.input), method=args.method, epochs=args.epochs,
                        pretrain_data=args.pretrain_data)
     save_canonical(args.output, state, meta)
     print(f"{args.output}: {arch}, {rep.summary()}")

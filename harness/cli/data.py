@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from harness.cli.args import positive, seed
+
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="data utilities")
@@ -10,10 +12,16 @@ def add(sub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("synth", help="write a synthetic data set in a real layout")
     s.add_argument("--layout", required=True, help="coco, voc, cityscapes, ade20k or davis")
     s.add_argument("--out", required=True)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--n-train", type=int, default=None, help="train images or sequences (default: the layout's mini size)")
-    s.add_argument("--n-val", type=int, default=None)
+    s.add_argument("--seed", type=seed, default=0)
+    s.add_argument("--n-train", type=positive, default=None, help="train images or sequences (default: the layout's mini size)")
+    s.add_argument("--n-val", type=positive, default=None)
     s.set_defaults(fn=_synth)
+    v = dsub.add_parser("verify", help="check a data set: every file present and decoding, sizes, modes, labels")
+    v.add_argument("--layout", required=True, help="coco, voc, cityscapes, ade20k or davis")
+    v.add_argument("--root", default=None, help="the data set's folder (default: <data root>/<layout folder>)")
+    v.add_argument("--data-root", default=None, help="root of the real data sets (default $DENSEBENCH_DATA)")
+    v.add_argument("--split", action="append", help="split to check (repeatable; default: the layout's splits)")
+    v.set_defaults(fn=_verify)
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -21,3 +29,21 @@ def _synth(args: argparse.Namespace) -> None:
     counts = {k: v for k, v in (("n_train", args.n_train), ("n_val", args.n_val)) if v is not None}
     out = write_synthetic(args.layout, args.out, seed=args.seed, **counts)
     print(f"wrote synthetic {args.layout} to {out}")
+
+
+def _verify(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from harness.data import real_root
+    from harness.data.verify import SPLITS, describe, verify
+    from harness.errors import BenchError
+    if args.layout not in SPLITS:
+        raise BenchError(f"--layout '{args.layout}' is not one of {', '.join(SPLITS)}")
+    root = Path(args.root) if args.root else real_root(args.layout, args.data_root)
+    total = 0
+    for split in args.split or SPLITS[args.layout]:
+        problems = verify(args.layout, root, split)
+        print(describe(problems, args.layout, root, split))
+        total += len(problems)
+    if total:
+        raise BenchError(f"{total} problems in {root} (listed above)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.args import positive
+
 
 def add(sub: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction]:
     p = sub.add_parser("inspect", help="look inside a checkpoint")
@@ -12,8 +14,8 @@ def add(sub: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction
     s = isub.add_parser("rank", help="effective rank of each stage's features beside random init (collapse check)")
     s.add_argument("--checkpoint", required=True, action="append", help="canonical checkpoint (repeatable)")
     s.add_argument("--images", default=None, help="folder of images (default: the mini synthetic COCO val2017)")
-    s.add_argument("--n", type=int, default=40, help="number of images, sorted by name (default 40)")
-    s.add_argument("--size", type=int, nargs=2, default=[96, 128], metavar=("H", "W"), help="input size (default 96 128)")
+    s.add_argument("--n", type=positive, default=40, help="number of images, sorted by name (default 40)")
+    s.add_argument("--size", type=positive, nargs=2, default=[96, 128], metavar=("H", "W"), help="input size (default 96 128)")
     s.set_defaults(fn=_inspect_rank)
     return {"inspect": isub}
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 import argparse
 import json
 
+from harness.cli.args import positive
 from harness.errors import BenchError
 
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("perf", help="training step time and peak memory per method at the mini batch")
     p.add_argument("--method", action="append", help="method to measure (repeatable; default: all that train)")
-    p.add_argument("--steps", type=int, default=5, help="timed steps after one warm-up step (median reported)")
+    p.add_argument("--steps", type=positive, default=5, help="timed steps after one warm-up step (median reported)")
     p.add_argument("--davis", action="store_true", help="instead: DAVIS J&F scoring speed against the official algorithm")
     # DAVIS-2017 val has 30 sequences of 25-104 frames (about 67 on average) at 854x480
-    p.add_argument("--davis-sequences", type=int, default=8, help="synthetic 854x480 sequences to score (default 8)")
-    p.add_argument("--davis-frames", type=int, default=40, help="frames per sequence (default 40)")
+    p.add_argument("--davis-sequences", type=positive, default=8, help="synthetic 854x480 sequences to score (default 8)")
+    p.add_argument("--davis-frames", type=positive, default=40, help="frames per sequence (default 40)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_perf)
 

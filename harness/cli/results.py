@@ -37,10 +37,15 @@ def leaderboard_text(task: str, scale: str | None, protocol: str | None, fmt: st
 
 
 def _results(args: argparse.Namespace) -> None:
+    import sys
+
     from harness import store
-    db = store.rebuild_index(args.results_root)
-    recs = store.iter_records(args.results_root)
-    print(f"{db}: {len(recs)} runs indexed")
+    problems: list[str] = []
+    db = store.rebuild_index(args.results_root, problems)
+    recs = store.iter_records(args.results_root, [])
+    print(f"{db}: {len(recs)} runs indexed" + (f", {len(problems)} malformed records skipped" if problems else ""))
+    for p in problems:
+        print(f"bench: skipped {p}", file=sys.stderr)
     for r in recs:
         print(f"  {r['task']:<10} {r['protocol_full']:<42} {r['scale']:<6} {r['method']:<10} seed {r['seed']}")
 

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from harness.cli.args import seed
 from harness.errors import BenchError
 from harness.recipe import SCALES
 
@@ -57,8 +58,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", default=None, help="protocol id, id@version or task/id@version (default: the "
                    "task's default protocol; only the current version runs)")
     recipe_args(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the downstream run")
-    p.add_argument("--pretrain-seed", type=int, default=0, help="seed of the pre-training (part of its cache key)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the downstream run (0 <= seed < 2^31)")
+    p.add_argument("--pretrain-seed", type=seed, default=0, help="seed of the pre-training (part of its cache key)")
     p.add_argument("--checkpoint", default=None, help="evaluate this canonical checkpoint instead of pre-training")
     p.add_argument("--json", action="store_true", help="print the result record as one JSON line on stdout")
     common(p)
@@ -67,7 +68,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pretrain", help="pre-train a method (works under torchrun) and print the checkpoint path")
     p.add_argument("--method", required=True)
     recipe_args(p)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0, help="seed of the pre-training (0 <= seed < 2^31)")
     common(p)
     p.set_defaults(fn=_pretrain)
 

@@ -38,11 +38,23 @@ SYNTH_WRITERS = {"coco": "harness.data.coco:write_synthetic_coco",
 
 
 def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Path:
-    """Write a synthetic data set of `layout` to out (atomically). params go to the layout's writer."""
+    """Write a synthetic data set of `layout` to out (atomically). params go to the layout's writer.
+    An existing `out` is replaced only if it is a DenseBench synthetic set of the same layout and
+    version (harness.data.publish); a failed write leaves no staging folder behind."""
+    import shutil
     if layout not in SYNTH_WRITERS:
         raise BenchError(f"--layout '{layout}' has no synthetic generator (expected one of {', '.join(SYNTH_WRITERS)})")
+    for k in ("n_train", "n_val", "n_frames"):
+        v = params.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise BenchError(f"--{k.replace('_', '-')} {v}: expected a whole number >= 1")
+    from harness.data.publish import staging_name
     mod, fn = SYNTH_WRITERS[layout].split(":")
-    return getattr(__import__(mod, fromlist=[fn]), fn)(out, **params)
+    try:
+        return getattr(__import__(mod, fromlist=[fn]), fn)(out, **params)
+    except BaseException:
+        shutil.rmtree(staging_name(Path(out).resolve()), ignore_errors=True)
+        raise
 
 
 def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
@@ -81,6 +93,8 @@ def pretrain_files(layout: str, root: Path, split: str) -> list[Path]:
     """Sorted image files a pre-trainer reads (labels unused); error naming what was expected."""
     if layout == "coco":
         from harness.data.coco import image_files
+        from harness.data.verify import require_valid
+        require_valid("coco", root, split)  # every image present and decoding, before any training
         return image_files(root, split)
     if layout == "imagenet":
         files = sorted((root / split).glob("*/*.JPEG"))

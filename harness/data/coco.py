@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import cv2
@@ -16,6 +15,7 @@ import numpy as np
 import pycocotools.mask as mask_util
 
 from harness.config import atomic_write_text
+from harness.data.publish import publish_dir, staging_dir
 from harness.data.scenes import CLASSES, render_scene
 from harness.errors import BenchError
 
@@ -33,19 +33,11 @@ def coco_paths(root: str | os.PathLike, split: str) -> tuple[Path, Path]:
 
 
 def validate_coco(root: str | os.PathLike, split: str) -> dict:
-    """Load and check an instances json: keys present, every image file exists. Returns the json."""
-    images, ann = coco_paths(root, split)
-    try:
-        data = json.loads(ann.read_text())
-    except json.JSONDecodeError as e:
-        raise BenchError(f"{ann}: not valid JSON ({e.msg} at line {e.lineno})") from e
-    for key in ("images", "annotations", "categories"):
-        if key not in data:
-            raise BenchError(f"{ann}: malformed COCO annotations, no '{key}' list")
-    for im in data["images"][:50] + data["images"][-50:]:  # spot check: real COCO has 118k files
-        if not (images / im["file_name"]).is_file():
-            raise BenchError(f"{ann} names {images / im['file_name']}, which does not exist")
-    return data
+    """Check a COCO split up front (every annotation well formed, every image present and decoding:
+    harness.data.verify) and return its instances json."""
+    from harness.data.verify import require_valid
+    require_valid("coco", root, split)
+    return json.loads(coco_paths(root, split)[1].read_text())
 
 
 def image_files(root: str | os.PathLike, split: str) -> list[Path]:
@@ -68,11 +60,10 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     """Write a synthetic data set in the COCO-2017 layout; deterministic in (seed, sizes).
 
     Written into a temporary sibling directory and renamed at the end, so an interrupted run
-    leaves nothing half-written under `out`.
+    leaves nothing half-written under `out`; an existing `out` is replaced only if it is a DenseBench
+    synthetic COCO of the same version (harness.data.publish).
     """
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp, out = staging_dir(out, "coco")
     (tmp / "annotations").mkdir(parents=True)
     cats = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASSES)]
     ann_id = 1
@@ -98,7 +89,4 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
         atomic_write_text(tmp / "annotations" / f"instances_{split}2017.json",
                           json.dumps({"info": {"description": f"DenseBench synthetic COCO, seed {seed}"},
                                       "licenses": [], "images": images, "annotations": anns, "categories": cats}))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    return publish_dir(tmp, out, "coco", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})

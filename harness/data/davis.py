@@ -18,7 +18,9 @@ import numpy as np
 from PIL import Image
 
 from harness.data.scenes import CLASSES, shape_mask, texture
-from harness.data.seg import publish_dir, save_palette_png, staging_dir
+from harness.config import atomic_write
+from harness.data.publish import publish_dir, staging_dir
+from harness.data.seg import save_palette_png
 from harness.errors import BenchError
 
 RES = "480p"
@@ -53,20 +55,28 @@ def annotation_files(root: str | os.PathLike, seq: str) -> list[Path]:
 
 
 def read_indexed(path: str | os.PathLike) -> np.ndarray:
-    """An indexed (palette or grey) PNG as uint8 label ids."""
-    with Image.open(path) as im:
-        if im.mode not in ("P", "L"):
-            raise BenchError(f"{path}: expected an indexed palette PNG (mode P), got mode {im.mode}")
-        return np.array(im)
+    """An indexed (palette or grey) PNG as uint8 label ids; a missing, truncated or foreign file is a
+    one-line error naming it."""
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("P", "L"):
+                raise BenchError(f"{path}: expected an indexed palette PNG (mode P), got mode {im.mode}")
+            labels = np.array(im)
+            if im.format == "PNG":  # PIL decodes a PNG cut just before its end chunk without a word
+                with open(path, "rb") as f:
+                    f.seek(max(os.path.getsize(path) - 64, 0))
+                    if b"\x00\x00\x00\x00IEND\xaeB`\x82" not in f.read():  # the whole end chunk, CRC included
+                        raise OSError("truncated: no IEND chunk")
+            return labels
+    except FileNotFoundError as e:
+        raise BenchError(f"{path}: missing (expected an indexed palette PNG)") from e
+    except (OSError, ValueError, SyntaxError) as e:  # PIL: truncated or not an image
+        raise BenchError(f"{path}: not a readable PNG ({str(e).splitlines()[0][:80] if str(e) else type(e).__name__})") from e
 
 
 def write_indexed(path: str | os.PathLike, labels: np.ndarray) -> None:
     """Write uint8 label ids as a palette PNG (the VOC/DAVIS colour map), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_palette_png(tmp, labels)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: save_palette_png(tmp, labels))
 
 
 def _visible_at_start(objs: list[dict], h: int, w: int, min_pixels: int = 20) -> list[dict]:
@@ -81,8 +91,7 @@ def _visible_at_start(objs: list[dict], h: int, w: int, min_pixels: int = 20) ->
 def write_synthetic_davis(out: str | os.PathLike, seed: int = 0, n_train: int = 8, n_val: int = 6,
                           n_frames: int = 16, size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic DAVIS-2017 (h x w = size); deterministic in the arguments; written atomically."""
-    out = Path(out)
-    tmp = staging_dir(out)
+    tmp, out = staging_dir(out, "davis")
     (tmp / "ImageSets" / "2017").mkdir(parents=True)
     h, w = size
     for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
@@ -121,4 +130,5 @@ def write_synthetic_davis(out: str | os.PathLike, seed: int = 0, n_train: int = 
                 png.parent.mkdir(parents=True, exist_ok=True)
                 save_palette_png(png, lab)
         (tmp / "ImageSets" / "2017" / f"{split}.txt").write_text("\n".join(names) + "\n")
-    return publish_dir(tmp, out)
+    return publish_dir(tmp, out, "davis", {"seed": seed, "n_train": n_train, "n_val": n_val, "n_frames": n_frames,
+                                           "size": size})

@@ -20,13 +20,13 @@ shortcut and share the image as road, sidewalk and building do.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from harness.data.publish import publish_dir, staging_dir
 from harness.data.scenes import FREE_HUE_LAYOUTS, STUFF_LAYOUTS, Scene, render_scene
 from harness.errors import BenchError
 
@@ -90,28 +90,11 @@ def _scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, in
         yield i, render_scene(rng, h, w, stuff=stuff, class_hue=class_hue)
 
 
-def publish_dir(tmp: Path, out: Path) -> Path:
-    """Replace `out` by the finished staging directory `tmp` (the last step of every synthetic writer)."""
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
-
-
-def staging_dir(out: Path) -> Path:
-    """A fresh sibling directory to write a data set into before publish_dir renames it to `out`."""
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
 def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
                         size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic VOC2012 + aug: train ids are both train.txt and trainaug.txt (SBD adds no extra images
     here); palette PNGs with 255 on a 1-px object border band."""
-    out = Path(out)
-    tmp = staging_dir(out)
+    tmp, out = staging_dir(out, "voc")
     for d in ("JPEGImages", "SegmentationClass", "SegmentationClassAug", "ImageSets/Segmentation"):
         (tmp / d).mkdir(parents=True)
     lists: dict[str, list[str]] = {"train": [], "val": []}
@@ -127,14 +110,13 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
     (seg / "train.txt").write_text("\n".join(lists["train"]) + "\n")
     (seg / "trainaug.txt").write_text("\n".join(lists["train"]) + "\n")
     (seg / "val.txt").write_text("\n".join(lists["val"]) + "\n")
-    return publish_dir(tmp, out)
+    return publish_dir(tmp, out, "voc", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
 
 
 def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
                                size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic Cityscapes: leftImg8bit PNGs and gtFine labelTrainIds PNGs, one city per split."""
-    out = Path(out)
-    tmp = staging_dir(out)
+    tmp, out = staging_dir(out, "cityscapes")
     for split, n, split_seed, city in (("train", n_train, 0, "synthtown"), ("val", n_val, 1, "synthville")):
         (tmp / "leftImg8bit" / split / city).mkdir(parents=True)
         (tmp / "gtFine" / split / city).mkdir(parents=True)
@@ -143,14 +125,13 @@ def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: i
             cv2.imwrite(str(tmp / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"), scene.image[..., ::-1])
             lab = semantic_map(scene, "cityscapes")
             Image.fromarray(lab, "L").save(tmp / "gtFine" / split / city / f"{stem}_gtFine_labelTrainIds.png")
-    return publish_dir(tmp, out)
+    return publish_dir(tmp, out, "cityscapes", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
 
 
 def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
                            size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic ADEChallengeData2016: jpg images and 0..150 label PNGs (0 = other)."""
-    out = Path(out)
-    tmp = staging_dir(out)
+    tmp, out = staging_dir(out, "ade20k")
     for split, n, split_seed, folder, prefix in (("train", n_train, 0, "training", "ADE_train"),
                                                  ("val", n_val, 1, "validation", "ADE_val")):
         (tmp / "images" / folder).mkdir(parents=True)
@@ -160,7 +141,7 @@ def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int =
             cv2.imwrite(str(tmp / "images" / folder / f"{stem}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             lab = semantic_map(scene, "ade20k")
             Image.fromarray(lab, "L").save(tmp / "annotations" / folder / f"{stem}.png")
-    return publish_dir(tmp, out)
+    return publish_dir(tmp, out, "ade20k", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
 
 
 # ----------------------------------------------------------------------------- validation of real layouts

@@ -1,4 +1,4 @@
-"""The training engine every pre-trainer shares: data-parallel (torchrun), AMP on GPU, checkpoint every
+"""The training engine every pre-trainer shares: data-parallel (torchrun), the recipe's precision on GPU, checkpoint every
 N iterations and resume, deterministic data order and augmentation, progress bar, TensorBoard, NaN stop.
 
 A method's model is an nn.Module whose forward(batch) returns {"loss": tensor, **scalar logs}; if it
@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from harness.config import atomic_write_bytes
 from harness.engine import dist as bdist
 from harness.engine.optim import base_lr, build_optimizer, lr_at, momentum_at
-from harness.engine.step import NonFiniteLoss, train_step, unwrap
+from harness.engine.step import NonFiniteLoss, effective_precision, grad_scaler, train_step, unwrap
 from harness.errors import BenchError
 from harness.recipe import TrainSpec
 
@@ -74,9 +74,13 @@ class EpochSampler(Sampler):
         return (self.batches() - self.start) * self.batch
 
 
-def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, it: int, wall_s: float) -> None:
+def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, it: int, wall_s: float,
+          scaler: torch.amp.GradScaler | None) -> None:
     buf = io.BytesIO()  # tensors and plain containers only: reloads with weights_only=True
-    torch.save({"model": unwrap(model).state_dict(), "optimizer": opt.state_dict(), "iter": it, "wall_s": wall_s}, buf)
+    state = {"model": unwrap(model).state_dict(), "optimizer": opt.state_dict(), "iter": it, "wall_s": wall_s}
+    if scaler is not None:
+        state["scaler"] = scaler.state_dict()
+    torch.save(state, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -101,14 +105,21 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
         raise BenchError(f"data set of {n} images is smaller than one batch of {spec.batch_size}")
     total = ipe * spec.epochs
     model.to(device)
+    if spec.sync_bn and (world > 1 or device.type == "cuda"):  # one CPU process: plain BN, bit for bit
+        from harness.engine.syncbn import convert_sync_bn
+        convert_sync_bn(model, spec.sync_bn, device)
     lr0 = base_lr(spec.optimizer, spec.batch_size)
     opt = build_optimizer(model, spec.optimizer, lr0)
+    precision = effective_precision(spec.precision, device)
+    scaler = grad_scaler(precision)
     it, wall_before = 0, 0.0
     ckpt = out / "last.pt"
     if resume and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        if scaler is not None and "scaler" in state:
+            scaler.load_state_dict(state["scaler"])
         it, wall_before = int(state["iter"]), float(state.get("wall_s", 0.0))
     start_it = it
     if world > 1:
@@ -120,7 +131,6 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     from tqdm import tqdm
     bar = tqdm(total=total, initial=it, disable=not progress or rank != 0, dynamic_ncols=True, desc="pretrain")
     ds = SeededDataset(dataset, seed)
-    use_amp = spec.amp and device.type == "cuda"
     t0, seen, last_loss = time.time(), 0, float("nan")
     model.train()
     while it < total:
@@ -135,7 +145,7 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
             batch = [b.to(device, non_blocking=True) if torch.is_tensor(b) else b for b in batch]
             m = momentum_at(it, total, spec.ema) if spec.ema is not None else None
             try:
-                logs = train_step(model, batch, opt, m, use_amp)
+                logs = train_step(model, batch, opt, m, precision, scaler)
             except NonFiniteLoss as e:
                 raise BenchError(f"{e} at iteration {it} (lr {lr:.3g}): stopped; "
                                  f"the last good checkpoint is {ckpt}") from None
@@ -153,11 +163,11 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
                 bar.close()
                 return {"iters": it, "stopped": True}
             if rank == 0 and (it % spec.ckpt_every == 0 or it == total):
-                _save(ckpt, model, opt, it, wall_before + time.time() - t0)
+                _save(ckpt, model, opt, it, wall_before + time.time() - t0, scaler)
     bar.close()
     if writer is not None:
         writer.close()
     wall = wall_before + time.time() - t0
     return {"iters": total, "epochs": spec.epochs, "final_loss": last_loss, "wall_s": wall,
             "images_per_s": total * spec.batch_size / max(wall, 1e-9), "world_size": world,
-            "segments_resumed_at": [start_it] if start_it else []}
+            "segments_resumed_at": [start_it] if start_it else [], "precision": precision}

@@ -1,3 +1,4 @@
+import json
 import os
 import pickle
 
@@ -8,7 +9,8 @@ import torchvision
 
 from harness.backbone import IMAGENET_NORM
 from harness.checkpoint import backbone_state, load_canonical, read_meta, save_canonical
-from harness.convert import import_state, safe_load, to_detectron2, write_detectron2
+from harness.convert import to_detectron2, write_detectron2
+from harness.official import import_state, safe_load
 from harness.errors import BenchError
 
 META = {"method": "test", "arch": "resnet18", "pretrain_data": "none", "epochs": 0, "recipe": "mini", "scale": "mini",
@@ -109,9 +111,34 @@ def test_canonical_roundtrip_and_tamper_detection(tmp_path):
 def test_canonical_refuses_incomplete_backbone(tmp_path):
     state = backbone_state(_randomised("resnet18"))
     state.pop("layer2.0.downsample.0.weight")
-    with pytest.raises(BenchError, match=r"missing keys \['layer2.0.downsample.0.weight'\]"):
+    with pytest.raises(BenchError, match=r"keys do not match a resnet18 backbone \(missing \['layer2.0.downsample.0.weight'\]"):
         save_canonical(tmp_path / "c.safetensors", state, META)
     assert not (tmp_path / "c.safetensors").exists()
+
+
+def test_canonical_refuses_wrong_shapes_and_non_finite_tensors(tmp_path):
+    """A tensor of the right name but the wrong shape, or holding NaN/Inf, is refused at the writer,
+    the importer and the reader (before conversion or evaluation), naming the tensors."""
+    good = backbone_state(_randomised("resnet18"))
+    shaped = {**good, "layer1.0.conv1.weight": torch.zeros(64, 64, 1, 1)}
+    with pytest.raises(BenchError, match=r"1 tensors have the wrong shape for resnet18: layer1.0.conv1.weight "
+                                         r"\(64, 64, 1, 1\) \(expected \(64, 64, 3, 3\)\)"):
+        save_canonical(tmp_path / "s.safetensors", shaped, META)
+    nan = {**good, "layer3.0.conv1.weight": good["layer3.0.conv1.weight"] * float("nan"),
+           "layer3.0.bn1.running_var": good["layer3.0.bn1.running_var"] + float("inf")}
+    with pytest.raises(BenchError, match=r"2 tensors hold NaN or Inf values: layer3.0.bn1.running_var, layer3.0.conv1.weight"):
+        save_canonical(tmp_path / "n.safetensors", nan, META)
+    torch.save(nan, tmp_path / "nan.pth")
+    with pytest.raises(BenchError, match=r"nan.pth: 2 tensors hold NaN or Inf values"):
+        import_state(tmp_path / "nan.pth", "torchvision")
+    # a file written around the checks (tensors and hash consistent) is refused when read
+    from safetensors.torch import save_file
+    from harness.checkpoint import weights_sha256
+    meta = {**META, "weights_sha256": weights_sha256(nan)}
+    save_file(nan, str(tmp_path / "forged.safetensors"), metadata={"densebench": json.dumps(meta)})
+    with pytest.raises(BenchError, match=r"forged.safetensors: 2 tensors hold NaN or Inf values"):
+        load_canonical(tmp_path / "forged.safetensors")
+    assert not list(tmp_path.glob(".*tmp*"))
 
 
 def test_not_a_canonical_file(tmp_path):
@@ -142,7 +169,7 @@ def test_import_official_release_prefix_and_report(tmp_path):
     sd.update({f"module.encoder_k.{k}": v for k, v in tv.state_dict().items()})
     sd["module.projector.linear1.weight"] = torch.zeros(4, 4)
     torch.save({"model": sd, "epoch": 100}, tmp_path / "pixpro.pth")
-    state, arch, rep = import_state(tmp_path / "pixpro.pth", "pixpro")
+    state, arch, rep, _ = import_state(tmp_path / "pixpro.pth", "pixpro")
     assert arch == "resnet18"
     assert torch.equal(state["layer3.1.bn2.running_var"], tv.state_dict()["layer3.1.bn2.running_var"])
     assert "module.projector.linear1.weight" in rep.dropped and "module.encoder.fc.weight" in rep.dropped
@@ -160,3 +187,54 @@ def test_cli_import_then_convert(tmp_path, capsys):
     assert "resnet18" in out and "dropped" in out
     meta = read_meta(tmp_path / "c.safetensors")
     assert meta["recipe"] == "imported" and meta["scale"] is None
+
+
+def _tv_keys(prefix: str, tv) -> dict:
+    return {f"{prefix}{k}": v for k, v in tv.state_dict().items()}
+
+
+def test_release_layouts_import_and_auto_says_which(tmp_path, capsys):
+    """One synthetic file of exactly each release layout: DenseCL/ORL backbone-only files (prefix
+    stripped by OpenSelfSup's extract_backbone_weights), SlotCon's full checkpoint with an
+    argparse.Namespace `args`, PixPro's, MoCo's, OpenSelfSup's full checkpoint, plain torchvision."""
+    import argparse
+    from harness.cli import main
+    tv = _randomised("resnet18")
+    files = {
+        "densecl_release.pth": ({"state_dict": dict(tv.state_dict()), "author": "DenseCL"}, "densecl", "backbone-only release"),
+        "slotcon_full.pth": ({"args": argparse.Namespace(arch="resnet50", dim_out=256, fp16=True, lr=1.0),
+                              "model": {**_tv_keys("module.encoder.", tv), **_tv_keys("module.encoder_k.", tv),
+                                        "module.prototypes_k.weight": torch.zeros(4, 4)},
+                              "optimizer": {"state": {}, "param_groups": []}, "epoch": 800}, "slotcon", "SlotCon checkpoint"),
+        "pixpro.pth": ({"model": {**_tv_keys("module.encoder.", tv), **_tv_keys("module.encoder_k.", tv)}, "epoch": 400},
+                       "pixpro", "PixPro checkpoint"),
+        "moco.pth": ({"state_dict": {**_tv_keys("module.encoder_q.", tv), **_tv_keys("module.encoder_k.", tv)}}, "mocov2",
+                     "MoCo checkpoint"),
+        "openselfsup.pth": ({"state_dict": {**_tv_keys("backbone.", tv), "neck.mlp.0.weight": torch.zeros(2, 2)}}, "densecl",
+                            "OpenSelfSup checkpoint"),
+        "torchvision.pth": (dict(tv.state_dict()), "torchvision", "torchvision ResNet state dict"),
+    }
+    want = tv.state_dict()
+    for name, (obj, source, found) in files.items():
+        torch.save(obj, tmp_path / name)
+        for src in (source, "auto"):
+            state, arch, rep, used = import_state(tmp_path / name, src)
+            assert arch == "resnet18" and used == source, (name, src)
+            assert all(torch.equal(state[k], want[k]) for k in state)
+            assert (rep.found.startswith(found) if src == "auto" else rep.found == "")
+    # orl/densecl releases by name too
+    assert import_state(tmp_path / "densecl_release.pth", "orl")[3] == "orl"
+    assert main(["import", "--from", "auto", str(tmp_path / "slotcon_full.pth"), str(tmp_path / "s.safetensors")]) == 0
+    out = capsys.readouterr().out
+    assert "found SlotCon checkpoint" in out and "imported as --from slotcon" in out
+    assert read_meta(tmp_path / "s.safetensors")["encoder"] == "ema"
+
+
+def test_namespace_allowed_but_not_what_it_carries(tmp_path):
+    """argparse.Namespace is the one class allowed (SlotCon's args); an object inside it is refused."""
+    import argparse
+    marker = tmp_path / "pwned"
+    torch.save({"args": argparse.Namespace(x=_Payload(marker)), "model": {}}, tmp_path / "evil_args.pth")
+    with pytest.raises(BenchError, match="refused to load"):
+        safe_load(tmp_path / "evil_args.pth")
+    assert not marker.exists()

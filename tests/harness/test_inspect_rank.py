@@ -57,7 +57,7 @@ def test_inspect_rank_errors(tmp_path, capsys):
     assert main(["inspect", "rank", "--checkpoint", ck, "--images", str(tmp_path)]) == 2
     assert "no .jpg/.png images found" in capsys.readouterr().err
     assert main(["inspect", "rank", "--checkpoint", ck, "--images", str(tmp_path), "--n", "0"]) == 2
-    assert "--n 0: expected at least 1 image" in capsys.readouterr().err
+    assert "argument --n: 0: expected a whole number >= 1" in capsys.readouterr().err
 
 
 def test_inspect_rank_refuses_mixed_architectures(tmp_path, tiny_coco, capsys):

@@ -80,3 +80,33 @@ def test_every_builtin_recipe_reads_and_its_params_fit_the_method(name):
         assert r.scale in ("paper", "mini") and r.source and r.version >= 1
         if r.data is not None:  # mini recipes pre-train on synthetic data, paper ones on the real data set
             assert (r.scale == "mini") == (r.data.synth is not None)
+
+
+def test_paper_precision_is_the_official_runs():
+    """fp16 where the official code trains in mixed precision (PixPro: apex O1; SlotCon: --fp16; ORL
+    stage 1 = BYOL: use_fp16), fp32 where it does not (MoCo's main_moco.py, DenseCL's config)."""
+    want = {"mocov2": "fp32", "densecl": "fp32", "byol": "fp16", "pixpro": "fp16", "pixcontrast": "fp16", "slotcon": "fp16"}
+    for name, prec in want.items():
+        card = METHODS.card(name)
+        assert {r.name: r.train.precision for r in card.recipes.values() if r.scale == "paper"} == \
+            {r.name: prec for r in card.recipes.values() if r.scale == "paper"}
+        assert card.recipe("mini").train.precision == "fp32"
+
+
+def test_precision_applies_on_cuda_only():
+    import torch
+    from harness.engine.step import effective_precision, grad_scaler
+    assert effective_precision("fp16", torch.device("cpu")) == "fp32"
+    assert effective_precision("fp16", torch.device("cuda", 0)) == "fp16" and grad_scaler("fp32") is None
+
+
+@pytest.mark.parametrize("name", ["pixpro", "slotcon", "byol"])
+def test_sync_bn_names_the_models_submodules(name):
+    """The official code converts these to SyncBN: they must exist (and hold BN layers) in the model."""
+    import torch
+    method = METHODS.load(name)
+    r = method.card.recipe("mini")
+    model = method.build(r, 0)
+    assert r.train.sync_bn == method.card.recipe("paper").train.sync_bn and r.train.sync_bn
+    for sub in r.train.sync_bn:
+        assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in getattr(model, sub).modules()), sub

@@ -1,7 +1,9 @@
 """Integration: pre-train -> canonical checkpoint -> Detectron2 -> record, at tiny sizes (quick loop)."""
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,3 +103,45 @@ def test_coco_det_fine_tune_is_determined_by_its_seed(tmp_path):
     assert final["a"].keys() == final["b"].keys()
     assert all(torch.equal(final["a"][k], final["b"][k]) for k in final["a"])
     assert any(not torch.equal(final["a"][k], final["c"][k]) for k in final["a"])
+
+
+def test_a_failed_run_leaves_no_folder_behind(tmp_path):
+    """The run is staged and moved into place with its record: a run that fails inside the task (here
+    a protocol override naming a stage that does not exist) leaves neither a run nor a staging folder."""
+    ck = runs.pretrain("random", "mini", 0)
+    with pytest.raises(BenchError, match="feature stage 'layer9' is not one of"):
+        runs.evaluate(ck, "davis_vos", None, "mini", results_root=tmp_path,
+                      overrides={"features": {"stage": "layer9"}, "dataset": {"synth": {"n_train": 1, "n_val": 1, "n_frames": 3}}})
+    assert [p for p in tmp_path.rglob("*") if p.name != store.STAGING] == []
+
+
+def test_concurrent_pretrainings_of_one_entry_train_once(tmp_path):
+    """Three processes pre-training the same recipe into one home: one trains, the others wait for its
+    lock and reuse its checkpoint (one TensorBoard log, one checkpoint path)."""
+    import os
+    code = ("from harness import runs; print(runs.pretrain('mocov2', 'mini', 0, progress=False, overrides="
+            "{'params': {'K': 64, 'crop': 32}, 'train': {'epochs': 1, 'workers': 0}}))")
+    env = {**os.environ, "DENSEBENCH_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for _ in range(3)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    paths = {o[0].strip().splitlines()[-1] for o in outs}
+    assert len(paths) == 1
+    entry = Path(paths.pop()).parent
+    assert len(list((entry / "train" / "tb").iterdir())) == 1  # one trainer wrote a log
+
+
+def test_staging_of_a_killed_run_is_swept_by_the_next(tmp_path):
+    """kill -9 cannot be caught: the staged folder of the killed run is removed by the next run on this
+    host (its pid is gone); another host's staging folder, or a live process's, is left alone."""
+    import socket
+    staging = tmp_path / store.STAGING
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    killed = staging / f"davis_vos-random-x-s0-t-{dead}@{socket.gethostname()}@{dead}"
+    other = staging / f"davis_vos-random-x-s0-t-{dead}@another-node@{dead}"
+    live = staging / f"davis_vos-random-x-s0-t-1@{socket.gethostname()}@{os.getpid()}"
+    for d in (killed, other, live):
+        (d / "predictions").mkdir(parents=True)
+    store.sweep_staging(tmp_path)
+    assert not killed.exists() and other.exists() and live.exists()

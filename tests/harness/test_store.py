@@ -15,7 +15,7 @@ from harness.registry import TASKS
 def _record(tmp_path, method, seed, ap, sha="ab" * 32, lower_is_better=()):
     proto = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x")
     staged, final = store.stage_run_dir(tmp_path, "coco_det", proto, "mini", method, sha, seed)
-    ck = Checkpoint(Path("x"), {}, {"method": method, "arch": "resnet18", "weights_sha256": "w" * 64}, sha)
+    ck = Checkpoint(Path("x"), {}, {"method": method, "arch": "resnet18", "weights_sha256": sha[::-1], "seed": 0}, sha)
     direction = {**TASKS.card("coco_det").direction(), **{m: False for m in lower_is_better}}
     rec = store.make_record(checkpoint=ck, task="coco_det", protocol=proto, scale="mini", seed=seed,
                             result=TaskResult({"bbox/AP": ap, "segm/AP": ap - 5}, "config"), direction=direction,
@@ -69,8 +69,8 @@ def test_leaderboard_mean_std_best(tmp_path, capsys):
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "coco_det/r50_fpn_4conv1fc_syncbn_1x@2 (mini)" in out
-    assert "| mocov2 | abababab | 2 | **31.0 +- 1.4** | **26.0 +- 1.4** |" in out
-    assert "| random | cdcdcdcd | 1 | 25.0 | 20.0 |" in out
+    assert "| mocov2 | babababa | 2 | **31.0 +- 1.4** | **26.0 +- 1.4** |" in out
+    assert "| random | dcdcdcdc | 1 | 25.0 | 20.0 |" in out
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["bbox/AP"] == {"mean": 31.0, "std": pytest.approx(1.41421356)} and rows[1]["bbox/AP"]["std"] is None
@@ -85,7 +85,7 @@ def test_leaderboard_rerun_of_a_seed_replaces_it(tmp_path, capsys):
     _record(tmp_path, "mocov2", 0, 30.0)  # the same seed run again: the later record counts, once
     _record(tmp_path, "mocov2", 1, 32.0)
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
-    assert "| mocov2 | abababab | 2 | 31.0 +- 1.4 | 26.0 +- 1.4 |" in capsys.readouterr().out  # one row: nothing to mark
+    assert "| mocov2 | babababa | 2 | 31.0 +- 1.4 | 26.0 +- 1.4 |" in capsys.readouterr().out  # one row: nothing to mark
 
 
 def test_format_1_records_are_still_read_and_indexed(tmp_path, capsys):
@@ -116,3 +116,24 @@ def test_leaderboard_marks_the_lowest_of_a_lower_is_better_metric():
     out = render(summarise(df, ["err"]), "md", {"err": False})
     assert "| b | b | 1 | **1.0** |" in out and "| a | a | 1 | 3.0 |" in out
     assert "| a | a | 1 | **3.0** |" in render(summarise(df, ["err"]), "md", {"err": True})
+
+
+def test_identity_is_the_weights_and_deterministic_tasks_count_one_seed(tmp_path, capsys):
+    """Two files of the same weights (two homes) are one row; a task whose card says uses_seed: false
+    (davis_vos) counts one seed however many were asked for, and says so."""
+    from harness.cli import main
+    proto = TASKS.protocol("davis_vos", None)
+    for k, (file_sha, seed) in enumerate([("aa" * 32, 0), ("bb" * 32, 1), ("aa" * 32, 2)]):
+        staged, final = store.stage_run_dir(tmp_path, "davis_vos", proto, "mini", "mocov2", file_sha, seed)
+        ck = Checkpoint(Path("x"), {}, {"method": "mocov2", "arch": "resnet18", "weights_sha256": "e" * 64, "seed": 0},
+                        file_sha)
+        rec = store.make_record(checkpoint=ck, task="davis_vos", protocol=proto, scale="mini", seed=seed,
+                                result=TaskResult({"J&F-Mean": 22.0, "J-Mean": 21.0, "F-Mean": 23.0}, "c"),
+                                direction=TASKS.card("davis_vos").direction(), wall_s=1.0, world_size=1,
+                                seed_used=TASKS.card("davis_vos").uses_seed)
+        assert rec["seeds"] == {"pretrain": 0, "downstream": None}
+        store.write_record(staged, rec)
+        store.publish_run_dir(staged, final)
+    assert main(["leaderboard", "--task", "davis_vos", "--results-root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| mocov2 |") == 1 and "| mocov2 | eeeeeeee | 1 (deterministic) | 22.0 | 21.0 | 23.0 |" in out

@@ -67,12 +67,12 @@ def test_missing_and_malformed_layout_errors(tmp_path, tiny_coco):
     with pytest.raises(BenchError, match=r"instances_val2017\.json: not valid JSON"):
         validate_coco(bad, "val")
     (bad / "annotations" / "instances_val2017.json").write_text(json.dumps({"images": [], "annotations": []}))
-    with pytest.raises(BenchError, match="no 'categories'"):
+    with pytest.raises(BenchError, match="'categories' is missing"):
         validate_coco(bad, "val")
     data = json.loads((tiny_coco / "annotations" / "instances_val2017.json").read_text())
     data["images"][0]["file_name"] = "missing.jpg"
     (bad / "annotations" / "instances_val2017.json").write_text(json.dumps(data))
-    with pytest.raises(BenchError, match=r"missing\.jpg, which does not exist"):
+    with pytest.raises(BenchError, match=r"val2017/missing\.jpg: missing"):
         validate_coco(bad, "val")
 
 
@@ -83,6 +83,28 @@ def test_cli_synth(tmp_path, capsys):
     assert not list(tmp_path.glob(".s.tmp*"))  # nothing half-written left behind
     assert main(["data", "synth", "--layout", "kitti", "--out", str(tmp_path / "v")]) == 2
     assert "--layout 'kitti' has no synthetic generator" in capsys.readouterr().err and not (tmp_path / "v").exists()
+
+
+def test_synth_never_replaces_what_densebench_did_not_write(tmp_path, capsys):
+    """`bench data synth --out DIR` used to rmtree DIR. Now: a folder without DenseBench's marker, or
+    holding another layout or version, is refused and left untouched; our own set of the same layout
+    and version is replaced atomically."""
+    from harness.cli import main
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    assert main(["data", "synth", "--layout", "coco", "--out", str(mine), "--n-train", "2", "--n-val", "1"]) == 2
+    assert "is not a DenseBench synthetic data set" in capsys.readouterr().err
+    assert (mine / "thesis.tex").read_text() == "precious" and sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    ours = tmp_path / "ours"
+    assert main(["data", "synth", "--layout", "coco", "--out", str(ours), "--n-train", "2", "--n-val", "1"]) == 0
+    assert main(["data", "synth", "--layout", "coco", "--out", str(ours), "--n-train", "3", "--n-val", "1"]) == 0
+    assert len(list((ours / "train2017").iterdir())) == 3 and not list(tmp_path.glob(".ours.*"))
+    assert main(["data", "synth", "--layout", "voc", "--out", str(ours)]) == 2
+    assert "holds a synthetic coco data set" in capsys.readouterr().err and (ours / "train2017").is_dir()
+    (tmp_path / "afile").write_text("x")
+    assert main(["data", "synth", "--layout", "coco", "--out", str(tmp_path / "afile")]) == 2
+    assert "exists and is a file" in capsys.readouterr().err and (tmp_path / "afile").read_text() == "x"
 
 
 def test_real_root_error_names_what_to_set(monkeypatch):

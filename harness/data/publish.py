@@ -1,0 +1,98 @@
+"""Writing a synthetic data set safely: staged in a fresh sibling folder, marked, renamed into place.
+
+Every synthetic data set holds a marker file (`.densebench-synthetic.json`: layout, rendering
+version, generator parameters). An existing folder is replaced only if its marker says it is a
+DenseBench synthetic data set of the same layout and version: DenseBench never deletes what it did
+not create (`bench data synth --out ~/Documents` is refused, not emptied).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BenchError
+
+MARKER = ".densebench-synthetic.json"
+
+
+def _version(layout: str) -> list:
+    from harness.data.scenes import synth_version
+    return list(synth_version(layout))
+
+
+def marker_of(folder: Path) -> dict[str, Any] | None:
+    try:
+        m = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+def check_replaceable(out: Path, layout: str) -> None:
+    """Refuse (one line) to write over anything but a DenseBench synthetic `layout` set of this version."""
+    if not out.exists():
+        if out.parent.exists() and not out.parent.is_dir():
+            raise BenchError(f"--out {out}: its parent {out.parent} is a file, not a folder")
+        return
+    if not out.is_dir():
+        raise BenchError(f"--out {out}: exists and is a file; expected a new folder or a DenseBench synthetic "
+                         f"{layout} data set to replace")
+    m = marker_of(out)
+    if m is None:
+        raise BenchError(f"--out {out}: exists and is not a DenseBench synthetic data set (no {MARKER}); "
+                         "refusing to replace it: choose a new folder")
+    if m.get("layout") != layout or m.get("version") != _version(layout):
+        raise BenchError(f"--out {out}: holds a synthetic {m.get('layout')} data set of version {m.get('version')}; "
+                         f"expected {layout} version {_version(layout)}: refusing to replace it")
+
+
+def staging_name(out: Path, pid: int | None = None) -> Path:
+    """The staging folder of `out` for this host and process (the host: data roots may be shared)."""
+    return out.with_name(f".{out.name}.tmp@{socket.gethostname()}@{os.getpid() if pid is None else pid}")
+
+
+def _sweep(out: Path) -> None:
+    """Remove this host's staging folders of `out` left by killed writers (their pid is gone)."""
+    for d in out.parent.glob(f".{out.name}.tmp@{socket.gethostname()}@*"):
+        pid = d.name.rsplit("@", 1)[-1]
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(d, ignore_errors=True)
+            except PermissionError:
+                pass
+
+
+def staging_dir(out: str | os.PathLike, layout: str) -> tuple[Path, Path]:
+    """(fresh staging folder beside `out`, resolved `out`), after checking `out` may be replaced."""
+    out = Path(out).resolve()
+    check_replaceable(out, layout)
+    if out.parent.is_dir():
+        _sweep(out)
+    tmp = staging_name(out)
+    shutil.rmtree(tmp, ignore_errors=True)  # only ever our own staging name
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as e:
+        raise BenchError(f"--out {out}: cannot create {tmp} ({e.strerror or e})") from e
+    return tmp, out
+
+
+def publish_dir(tmp: Path, out: Path, layout: str, params: dict[str, Any]) -> Path:
+    """Mark the finished staging folder and rename it to `out` (replacing an older copy of ours)."""
+    (tmp / MARKER).write_text(json.dumps({"layout": layout, "version": _version(layout), "params": params},
+                                         sort_keys=True, default=list))
+    check_replaceable(out, layout)  # again: something may have appeared meanwhile
+    if out.exists():
+        old = out.with_name(f".{out.name}.old{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+    return out

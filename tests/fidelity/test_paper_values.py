@@ -1,0 +1,133 @@
+"""Every `paper` value that matters, against the official file it comes from (value, repository,
+file, line), checked on the resolved framework config (what `bench protocol show --resolved` prints)
+and on the recipes. A change to a paper value fails here unless this table (and the README's named
+deviations, where it departs from the official code) changes with it.
+
+Repositories at the commits read (2026-11-30): zdaxie/PixPro e390d6b, CVMI-Lab/SlotCon (HEAD of the
+stored snapshot), WXinlong/DenseCL, WXinlong/mmsegmentation 32b0aff (DenseCL's fork), Jiahao000/ORL.
+"""
+import functools
+
+import pytest
+import yaml
+
+from harness.registry import METHODS, TASKS
+from harness.spec import to_data
+
+PIXPRO_D2 = "zdaxie/PixPro transfer/detection/configs/"
+SLOTCON_SEG = "CVMI-Lab/SlotCon transfer/segmentation/configs/"
+DENSECL_SEG = "WXinlong/mmsegmentation configs/"
+FPN = "protocol:coco_det/r50_fpn_4conv1fc_syncbn_1x"
+VOC = "protocol:voc_seg/fcn_d6_os16_513_30k"
+CITY = "protocol:cityscapes_seg/fcn_d6_os16_769_90k"
+CITY_DENSECL = "protocol:cityscapes_seg/fcn_r50_d8_769_40k"
+
+# (target, key path in the resolved config or recipe, official value, source "repository file:line")
+ROWS = [
+    (FPN, "MODEL.PIXEL_MEAN", [123.675, 116.28, 103.53], PIXPRO_D2 + "COCO_R_50_FPN_1x_PixPro.yaml:3"),
+    (FPN, "MODEL.PIXEL_STD", [58.395, 57.12, 57.375], PIXPRO_D2 + "COCO_R_50_FPN_1x_PixPro.yaml:4"),
+    (FPN, "MODEL.RESNETS.STRIDE_IN_1X1", False, PIXPRO_D2 + "COCO_R_50_FPN_1x_PixPro.yaml:7"),
+    (FPN, "INPUT.FORMAT", "RGB", PIXPRO_D2 + "COCO_R_50_FPN_1x_PixPro.yaml:9"),
+    (FPN, "MODEL.BACKBONE.FREEZE_AT", 0, PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:6"),
+    (FPN, "MODEL.RESNETS.DEPTH", 50, PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:8"),
+    (FPN, "MODEL.RESNETS.NORM", "SyncBN", PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:9"),
+    (FPN, "MODEL.FPN.NORM", "SyncBN", PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:11"),
+    (FPN, "MODEL.ROI_BOX_HEAD.NUM_CONV", 4, PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:14"),
+    (FPN, "MODEL.ROI_BOX_HEAD.NUM_FC", 1, PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:15"),
+    (FPN, "MODEL.ROI_BOX_HEAD.NORM", "SyncBN", PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:16"),
+    (FPN, "MODEL.ROI_MASK_HEAD.NORM", "SyncBN", PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:18"),
+    (FPN, "TEST.PRECISE_BN.ENABLED", True, PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:21"),
+    (FPN, "SOLVER.STEPS", [60000, 80000], PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:23"),
+    (FPN, "SOLVER.MAX_ITER", 90000, PIXPRO_D2 + "COCO_R_50_FPN_1x.yaml:24"),
+    (FPN, "SOLVER.IMS_PER_BATCH", 16, PIXPRO_D2 + "Base-RCNN-FPN.yaml:36"),
+    (FPN, "SOLVER.BASE_LR", 0.02, PIXPRO_D2 + "Base-RCNN-FPN.yaml:37"),
+    (FPN, "INPUT.MIN_SIZE_TRAIN", [640, 672, 704, 736, 768, 800], PIXPRO_D2 + "Base-RCNN-FPN.yaml:41"),
+    (VOC, "model.data_preprocessor.mean", [0.485, 0.456, 0.406], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:4"),
+    (VOC, "model.data_preprocessor.std", [0.229, 0.224, 0.225], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:4"),
+    (VOC, "model.data_preprocessor.size", [513, 513], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:5"),
+    (VOC, "train_dataloader.dataset.pipeline.2.scale", [2049, 513], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:9"),
+    (VOC, "train_dataloader.dataset.pipeline.3.cat_max_ratio", 1.0, SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:10 (default)"),
+    (VOC, "val_dataloader.dataset.pipeline.1.scale", [2049, 513], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:21"),
+    (VOC, "model.backbone.dilations", [1, 1, 1, 2], SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:10"),
+    (VOC, "model.backbone.strides", [1, 2, 2, 1], SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:10"),
+    (VOC, "model.decode_head.channels", 256, SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:11"),
+    (VOC, "model.decode_head.dilation", 6, SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:12"),
+    (VOC, "train_dataloader.batch_size", 16, SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:6 (8 x 2 GPUs, SlotCon README)"),
+    (VOC, "optim_wrapper.optimizer.lr", 0.003, SLOTCON_SEG + "_base_/schedules/schedule_30k_moco.py:2"),
+    (VOC, "param_scheduler.0.milestones", [21000, 27000], SLOTCON_SEG + "_base_/schedules/schedule_30k_moco.py:5"),
+    (VOC, "train_cfg.max_iters", 30000, SLOTCON_SEG + "_base_/schedules/schedule_30k_moco.py:7"),
+    (CITY, "model.data_preprocessor.mean", [0.485, 0.456, 0.406], SLOTCON_SEG + "_base_/datasets/cityscapes_769x769_moco.py:3"),
+    (CITY, "train_dataloader.dataset.pipeline.2.scale", [2049, 1025], SLOTCON_SEG + "_base_/datasets/cityscapes_769x769_moco.py:8"),
+    (CITY, "val_dataloader.dataset.pipeline.1.scale", [2049, 1025], SLOTCON_SEG + "_base_/datasets/cityscapes_769x769_moco.py:20"),
+    (CITY, "model.test_cfg.stride", [513, 513], SLOTCON_SEG + "cityscapes/fcn_d6_r50-d16_769x769_90k_cityscapes_moco.py:15"),
+    (CITY, "optim_wrapper.optimizer.lr", 0.01, SLOTCON_SEG + "_base_/schedules/schedule_90k_moco.py:2"),
+    (CITY, "param_scheduler.0.milestones", [63000, 81000], SLOTCON_SEG + "_base_/schedules/schedule_90k_moco.py:5"),
+    (CITY, "train_cfg.max_iters", 90000, SLOTCON_SEG + "_base_/schedules/schedule_90k_moco.py:7"),
+    (CITY_DENSECL, "train_dataloader.batch_size", 8, DENSECL_SEG + "_base_/datasets/cityscapes.py (samples_per_gpu 2) x GPUS=4 (DenseCL benchmarks/detection/README.md:40)"),
+    (CITY_DENSECL, "train_dataloader.dataset.pipeline.2.scale", [2049, 1025], DENSECL_SEG + "_base_/datasets/cityscapes_769x769.py:9"),
+    ("recipe:pixpro/paper_in1k_100ep", "train.optimizer.lr", 1.0, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:25"),
+    ("recipe:pixpro/paper_in1k_100ep", "train.optimizer.weight_decay", 1e-5, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:26"),
+    ("recipe:pixpro/paper_in1k_100ep", "train.schedule.warmup_epochs", 5, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:27"),
+    ("recipe:pixpro/paper_in1k_100ep", "train.epochs", 100, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:28"),
+    ("recipe:pixpro/paper_in1k_100ep", "train.precision", "fp16", "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:29 (apex O1)"),
+    ("recipe:pixpro/paper_in1k_100ep", "train.batch_size", 1024, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:9,18 (8 x 128)"),
+    ("recipe:pixpro/paper_in1k_100ep", "params.gamma", 2.0, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:34"),
+    ("recipe:pixpro/paper_in1k_100ep", "train.ema.base", 0.99, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:35"),
+    ("recipe:pixpro/paper_in1k_100ep", "params.T", 0.7, "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:36"),
+    ("recipe:pixpro/paper_in1k_100ep", "params.crop_scale", [0.08, 1.0], "zdaxie/PixPro tools/pixpro_base_r50_100ep.sh:15"),
+    ("recipe:slotcon/paper", "params.hidden", 4096, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:16"),
+    ("recipe:slotcon/paper", "params.dim", 256, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:17"),
+    ("recipe:slotcon/paper", "params.num_prototypes", 256, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:18"),
+    ("recipe:slotcon/paper", "train.ema.base", 0.99, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:19"),
+    ("recipe:slotcon/paper", "params.t_teacher", 0.07, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:20"),
+    ("recipe:slotcon/paper", "params.group_weight", 0.5, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:21"),
+    ("recipe:slotcon/paper", "train.batch_size", 512, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:23"),
+    ("recipe:slotcon/paper", "train.optimizer.weight_decay", 1e-5, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:26"),
+    ("recipe:slotcon/paper", "train.epochs", 800, "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:28"),
+    ("recipe:slotcon/paper", "train.precision", "fp16", "CVMI-Lab/SlotCon scripts/slotcon_coco_r50_800ep.sh:29"),
+    ("recipe:slotcon/paper", "params.t_student", 0.1, "CVMI-Lab/SlotCon main_pretrain.py:42 (default)"),
+    ("recipe:slotcon/paper", "params.center_momentum", 0.9, "CVMI-Lab/SlotCon main_pretrain.py:43 (default)"),
+    ("recipe:byol/paper", "train.ema.base", 0.99, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:8"),
+    ("recipe:byol/paper", "params.hidden", 4096, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:18"),
+    ("recipe:byol/paper", "params.dim", 256, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:19"),
+    ("recipe:byol/paper", "train.batch_size", 512, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:76"),
+    ("recipe:byol/paper", "train.optimizer.lr", 0.4, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:93"),
+    ("recipe:byol/paper", "train.precision", "fp16", "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:95"),
+    ("recipe:byol/paper", "train.schedule.warmup_epochs", 4, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:103"),
+    ("recipe:byol/paper", "train.schedule.warmup_from", 0.0001, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:104"),
+    ("recipe:byol/paper", "train.epochs", 800, "Jiahao000/ORL configs/selfsup/orl/coco/stage1/r50_bs512_ep800.py:108"),
+    ("recipe:densecl/paper", "params.K", 65536, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:6"),
+    ("recipe:densecl/paper", "params.dim", 128, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:7"),
+    ("recipe:densecl/paper", "train.ema.base", 0.999, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:8"),
+    ("recipe:densecl/paper", "params.lam", 0.5, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:9"),
+    ("recipe:densecl/paper", "params.hidden", 2048, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:19"),
+    ("recipe:densecl/paper", "params.tau", 0.2, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:22"),
+    ("recipe:densecl/paper", "train.batch_size", 256, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:60"),
+    ("recipe:densecl/paper", "train.optimizer.lr", 0.3, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:70"),
+    ("recipe:densecl/paper", "train.epochs", 800, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:75"),
+]
+
+
+@functools.lru_cache(maxsize=None)
+def resolved(target: str):
+    kind, ref = target.split(":")
+    if kind == "recipe":
+        method, name = ref.split("/")
+        return to_data(METHODS.card(method).recipe(name))
+    task, pid = ref.split("/")  # the framework config as the framework receives it (bench protocol show --resolved)
+    return yaml.safe_load(TASKS.load(task).framework_config(TASKS.protocol(task, pid).resolved("paper"), "paper"))
+
+
+def lookup(tree, path: str):
+    for part in path.split("."):
+        tree = tree[int(part)] if isinstance(tree, list) else tree[part]
+    return tree
+
+
+@pytest.mark.parametrize("target,path,value,source", ROWS, ids=[f"{r[0].split(':')[1]}:{r[1]}" for r in ROWS])
+def test_paper_value_is_the_official_one(target, path, value, source):
+    got = lookup(resolved(target), path)
+    if isinstance(value, float):
+        assert got == pytest.approx(value), source
+    else:
+        assert (list(got) if isinstance(got, tuple) else got) == value, source
