@@ -1,5 +1,5 @@
-"""What is shown: leaderboard tables built from result records (leaderboards.table).
-
-Published numbers from the papers, with their sources, and the papers' table definitions are not
-here yet (see the project's issues); until then tables show DenseBench's own runs only.
+"""What is shown: leaderboard tables built from result records (leaderboards.table), and the seed
+papers' published numbers with their sources, one file per paper table (leaderboards.published,
+leaderboards/published/*.yaml). Rendering the paper tables with measured rows beside the published
+ones (`bench table`), sweeps and the HTML report are not here yet (issue 21).
 """

@@ -1,0 +1,124 @@
+"""Published numbers of the seed papers, one file per paper table (`leaderboards/published/<id>.yaml`).
+
+Each file is the table's definition and its published values, read strictly:
+
+    id: pixpro_t1                      # the file name
+    paper: ...                         # authors, title, venue
+    seed: 003_1dc62b6ed9ec2b00.txt     # the text in ../shared/seeds/ the numbers were read from
+    table: Table 1                     # as the paper names it
+    caption: ...
+    notes: [...]                       # garbled text resolved from its context, said here, never silently
+    columns:                           # task, protocol, metric; or measured: false with the reason
+      - {id: coco_fpn_box_ap, header: "COCO (R50-FPN) mAP", task: coco_det,
+         protocol: r50_fpn_4conv1fc_syncbn_1x, metric: bbox/AP}
+      - {id: voc_c4_ap, header: "Pascal VOC (R50-C4) AP", measured: false, why: "voc_det: issue 20"}
+    rows:                              # as printed; method: DenseBench's name, or null if it has none
+      - {label: "PixPro (ours) 100", method: pixpro, pretrain_data: imagenet-1k, epochs: 100,
+         values: {coco_fpn_box_ap: 41.3, voc_c4_ap: 58.8}}
+
+A value's source is (paper, table, row label, column header). '-' in the paper is null here.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.config import read_yaml
+from harness.errors import BenchError
+from harness.spec import parse
+
+FOLDER = Path(__file__).with_name("published")
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    header: str
+    task: str | None = None
+    protocol: str | None = None
+    metric: str | None = None
+    measured: bool = True
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    method: str | None
+    pretrain_data: str
+    epochs: int | None
+    values: dict
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    id: str
+    paper: str
+    seed: str
+    table: str
+    caption: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()
+    file: str = ""
+
+    def column(self, cid: str) -> Column:
+        return next(c for c in self.columns if c.id == cid)
+
+
+def load(file: Path) -> PaperTable:
+    """Read and check one paper table (structure; cross-checks against the registries: tests)."""
+    t = parse(PaperTable, read_yaml(file, "a published paper table"), str(file))
+    if t.id != file.stem:
+        raise BenchError(f"{file}: id '{t.id}' differs from the file name '{file.stem}'")
+    ids = [c.id for c in t.columns]
+    if len(set(ids)) != len(ids):
+        raise BenchError(f"{file}: column ids repeat")
+    for c in t.columns:
+        if c.measured and not (c.task and c.protocol and c.metric):
+            raise BenchError(f"{file}: column {c.id}: a measured column names task, protocol and metric")
+        if not c.measured and not c.why:
+            raise BenchError(f"{file}: column {c.id}: measured: false needs why (not measured by DenseBench)")
+    for r in t.rows:
+        for k, v in r.values.items():
+            if k not in ids:
+                raise BenchError(f"{file}: row '{r.label}': value for unknown column '{k}'")
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise BenchError(f"{file}: row '{r.label}', column {k}: {v!r} is not a number (or null for '-')")
+    return dataclasses.replace(t, file=str(file))
+
+
+def all_tables(folder: Path = FOLDER) -> dict[str, PaperTable]:
+    return {f.stem: load(f) for f in sorted(folder.glob("*.yaml"))}
+
+
+@dataclass(frozen=True)
+class Number:
+    """One published number with its source (the long form: what a results table is joined with)."""
+    table: str
+    row: str
+    column: str
+    method: str | None
+    pretrain_data: str
+    epochs: int | None
+    task: str | None
+    protocol: str | None
+    metric: str | None
+    value: float
+    source: str = field(default="")
+
+
+def numbers(t: PaperTable) -> list[Number]:
+    """Every non-empty cell of a paper table, each naming its source (paper, table, row, column)."""
+    out = []
+    for r in t.rows:
+        for cid, v in r.values.items():
+            if v is None:
+                continue
+            c = t.column(cid)
+            out.append(Number(t.id, r.label, c.header, r.method, r.pretrain_data, r.epochs,
+                              c.task if c.measured else None, c.protocol if c.measured else None, c.metric,
+                              float(v), f"{t.paper}, {t.table}, row '{r.label}', column '{c.header}'"))
+    return out
