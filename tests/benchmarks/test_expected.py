@@ -1,0 +1,59 @@
+"""Every `mini` protocol carries `expected` bounds for its headline metric at seed 0, for `mocov2` and
+`random` (Detectron2 keeps such bounds for its quick configs). The slow tests run the default mini
+protocol of every task through `bench run` for both and check the bounds and that MoCo v2 is ahead,
+so a change that breaks the separation between a pre-trained backbone and random init fails CI."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness.checkpoint import expected_keys
+from harness.registry import TASKS
+
+ALL = [(t, pid) for t in TASKS.names() for pid in TASKS.protocols(t)]
+DEFAULTS = [(t, TASKS.protocol(t, None).id) for t in TASKS.names()]
+
+
+@pytest.mark.parametrize("task,pid", ALL, ids=[f"{t}/{p}" for t, p in ALL])
+def test_every_mini_protocol_has_expected_bounds(task, pid):
+    exp = TASKS.protocol(task, pid).expected()
+    assert exp is not None, f"{task}/{pid}: mini.expected missing"
+    assert exp.metric in TASKS.card(task).metric_names
+    for lo, hi in (exp.mocov2, exp.random):
+        assert lo < hi
+    assert exp.mocov2[1] > exp.random[1]  # the bounds themselves say MoCo v2 is ahead
+
+
+def bench_run(method: str, task: str, pid: str, results) -> dict:
+    cmd = [sys.executable, "-m", "harness.cli", "run", "--method", method, "--task", task, "--protocol", pid,
+           "--scale", "mini", "--seed", "0", "--json", "--results-root", str(results)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1  # --json: stdout is the record alone
+    return json.loads(lines[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task,pid", DEFAULTS, ids=[f"{t}/{p}" for t, p in DEFAULTS])
+def test_default_mini_protocol_separates_mocov2_from_random(task, pid, tmp_path):
+    exp = TASKS.protocol(task, pid).expected()
+    got = {}
+    for method in ("mocov2", "random"):  # the mocov2 mini pre-training is cached in the session's home
+        rec = bench_run(method, task, pid, tmp_path)
+        assert rec["method"] == method and rec["protocol_full"] == TASKS.protocol(task, pid).full_id
+        assert rec["scale"] == "mini" and rec["seed"] == 0 and len(rec["checkpoint_sha256"]) == 64
+        got[method] = rec["metrics"][exp.metric]
+        n = len(expected_keys("resnet18"))  # every backbone tensor, BN statistics included, nothing dropped
+        if "conversion" in rec["notes"] and task in ("coco_det", "voc_seg", "cityscapes_seg", "ade_seg", "voc_aspp_frozen"):
+            assert rec["notes"]["conversion"].startswith(f"{n} tensors converted, 0 dropped"), rec["notes"]
+        if "backbone_unchanged_by_training" in rec["notes"]:  # the frozen probe leaves it bit-identical
+            assert rec["notes"]["backbone_unchanged_by_training"] is (task == "voc_aspp_frozen")
+    print(f"{task}/{pid} {exp.metric}: mocov2 {got['mocov2']}, random {got['random']}")
+    assert exp.mocov2[0] <= got["mocov2"] <= exp.mocov2[1], (exp.metric, got)
+    assert exp.random[0] <= got["random"] <= exp.random[1], (exp.metric, got)
+    assert got["mocov2"] > got["random"]
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "results", "--results-root", str(tmp_path)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "2 runs indexed" in out
