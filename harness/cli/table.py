@@ -1,0 +1,42 @@
+"""`bench table ls` and `bench table ID`: a seed paper's table with DenseBench's measured rows beside
+the published ones (leaderboards.paper_table)."""
+from __future__ import annotations
+
+import argparse
+
+from harness.recipe import SCALES
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table", help="a paper's table: published rows and DenseBench's measured rows side by side")
+    p.add_argument("id", metavar="ID|ls", help="a paper table (see `bench table ls`), or ls")
+    p.add_argument("--scale", default="mini", choices=SCALES, help="measured rows of this scale (default mini)")
+    p.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"])
+    p.add_argument("--results-root", default=None)
+    p.set_defaults(fn=_table)
+
+
+def _table(args: argparse.Namespace) -> None:
+    import difflib
+
+    from harness.errors import BenchError
+    from leaderboards.published import all_tables
+    tables = all_tables()
+    if args.id == "ls":
+        for tid, t in tables.items():
+            measured = sum(c.measured for c in t.columns)
+            print(f"  {tid:<26} {t.table:<32} {len(t.rows):>3} rows, {measured}/{len(t.columns)} columns measurable  {t.paper}")
+        return
+    if args.id not in tables:
+        close = difflib.get_close_matches(args.id, tables, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise BenchError(f"unknown paper table '{args.id}'{hint} (see `bench table ls`)")
+    from harness import store
+    from harness.registry import TASKS
+    from leaderboards.paper_table import build, render
+    t = tables[args.id]
+    measured = [c for c in t.columns if c.measured]
+    hib = {(c.task, c.metric): TASKS.card(c.task).direction().get(c.metric, True) for c in measured}
+    versions = {(c.task, c.protocol): TASKS.protocol(c.task, c.protocol).version for c in measured}
+    lines = build(t, store.iter_records(args.results_root), args.scale, hib, versions)
+    print(render(t, lines, args.scale, args.format), end="")

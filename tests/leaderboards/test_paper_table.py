@@ -1,0 +1,61 @@
+"""bench table: a paper table's published rows with measured rows beside them, marked by direction
+and seed noise."""
+import pytest
+
+from harness.cli import main
+from leaderboards.paper_table import build, render, welch_p
+from leaderboards.published import all_tables
+
+
+def test_welch_worked_example():
+    # a = 1, 2, 3; b = 4, 5, 6: t = (2 - 5) / sqrt(1/3 + 1/3) = -3.674, Welch df = 4, two-sided p = 0.0213
+    assert welch_p([1, 2, 3], [4, 5, 6]) == pytest.approx(0.02131, abs=1e-4)
+    assert welch_p([1.0], [2.0, 3.0]) is None and welch_p([2, 2], [2, 2]) == 1.0
+
+
+def _rec(method, recipe, value, seed, scale="mini", metric="bbox/AP", version=2):
+    return {"task": "coco_det", "protocol": "r50_fpn_4conv1fc_syncbn_1x", "protocol_version": version, "scale": scale,
+            "method": method, "seed": seed, "metrics": {metric: value}, "pretrain": {"recipe": recipe}}
+
+
+def test_measured_rows_pooled_marked_and_published_kept_apart_at_mini():
+    t = all_tables()["pixpro_t1"]
+    recs = ([_rec("pixpro", "mini", v, s) for s, v in enumerate([25.0, 26.0, 27.0])]
+            + [_rec("random", "mini", v, s) for s, v in enumerate([24.0, 26.5, 25.5])]      # overlaps pixpro
+            + [_rec("mocov2", "mini", v, s) for s, v in enumerate([20.0, 20.5, 19.5])]      # clearly below
+            + [_rec("pixpro", "paper", 41.0, 0, scale="paper")]                           # another scale: not shown
+            + [_rec("random", "mini", 99.0, 7, version=1)])                               # another version: not shown
+    lines = build(t, recs, "mini", {}, {("coco_det", "r50_fpn_4conv1fc_syncbn_1x"): 2})
+    measured = {ln.label: ln for ln in lines if ln.kind.startswith("measured")}
+    assert set(measured) == {"pixpro / mini", "random / mini", "mocov2 / mini"}
+    cell = measured["pixpro / mini"].cells["coco_fpn_ap"]
+    assert cell.text() == "26.0 +- 1.0 (n=3)" and cell.mark == "best"
+    assert measured["random / mini"].cells["coco_fpn_ap"].mark == "~"          # Welch p >= 0.05
+    assert measured["mocov2 / mini"].cells["coco_fpn_ap"].mark == ""           # p < 0.05
+    assert all(ln.cells["coco_fpn_ap"].mark == "" for ln in lines if ln.kind == "published")  # paper scale: apart
+    assert measured["pixpro / mini"].cells["voc_ap"].text() == "-"             # not measured by DenseBench
+    md = render(t, lines, "mini", "md")
+    assert "published values are paper-scale numbers" in md and "**26.0 +- 1.0 (n=3)**" in md and "25.3 +- 1.3 (n=3) ~" in md
+    assert "| PixPro (ours) 100 | published | 58.8 |" in md
+    for fmt in ("csv", "latex", "html"):
+        out = render(t, lines, "mini", fmt)
+        assert "PixPro (ours) 400" in out and "26.0" in out
+
+
+def test_lower_is_better_metric_marks_the_lowest():
+    t = all_tables()["pixpro_t1"]
+    recs = [_rec("pixpro", "mini", v, s) for s, v in enumerate([10.0, 10.1])] + \
+           [_rec("random", "mini", v, s) for s, v in enumerate([30.0, 30.2])]
+    lines = build(t, recs, "mini", {("coco_det", "bbox/AP"): False})
+    best = [ln.label for ln in lines if ln.cells["coco_fpn_ap"].mark == "best"]
+    assert best == ["pixpro / mini"]
+
+
+def test_cli_table_ls_and_render(tmp_path, capsys):
+    assert main(["table", "ls"]) == 0
+    out = capsys.readouterr().out
+    assert "slotcon_t2" in out and "zhang_maire_t3" in out
+    assert main(["table", "zhang_maire_t3", "--results-root", str(tmp_path)]) == 0
+    assert "| Ours (cns=5) | published | 47.1 | 48.9 |" in capsys.readouterr().out
+    assert main(["table", "pixpro_t9"]) == 2
+    assert "unknown paper table 'pixpro_t9'; did you mean" in capsys.readouterr().err
