@@ -27,6 +27,15 @@ elif method == "byol":
     model = BYOL("resnet18", 64, 32)
     batch = [torch.randn(N, 3, 64, 64, generator=g), torch.randn(N, 3, 64, 64, generator=g)]
     names = ["backbone", "backbone_t", "projector", "projector_t", "predictor"]
+elif method == "slotcon":
+    # 2 prototypes on a 4x4 map: every slot of every image is valid in both views, so each process holds
+    # the same number of slot queries and the mean of the processes' losses is the whole batch's loss
+    from pretrainers.slotcon import SlotConModel, valid_slots
+    model = SlotConModel("resnet18", 64, 32, 2)
+    box = torch.tensor([[0.0, 0.0, 1.0, 1.0]] * N)
+    batch = [torch.randn(N, 3, 128, 128, generator=g), torch.randn(N, 3, 128, 128, generator=g), box, box,
+             torch.tensor([False, True, False, True]), torch.tensor([True, False, False, True])]
+    names = ["encoder", "encoder_k", "projector", "projector_k", "predictor"]
 else:
     raise SystemExit(f"unknown method {method}")
 model.train()
@@ -36,6 +45,10 @@ if world > 1:
     batch = [b.chunk(world)[rank] for b in batch]
 loss = model(batch)["loss"]
 loss.backward()
+if method == "slotcon":
+    with torch.no_grad():
+        assert bool(valid_slots(model.teacher_dots(batch[0])).all() and valid_slots(model.teacher_dots(batch[1])).all()), \
+            "not every slot is valid: the processes' query counts may differ"
 grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
 stats = {n: b.detach().clone() for n, b in model.named_buffers() if "running" in n}
 if world > 1:  # DDP's averaging of gradients; the loss of the global batch is the mean of the halves'

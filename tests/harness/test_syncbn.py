@@ -24,7 +24,7 @@ def _run(method, out, procs, port, *extra):
     return torch.load(out, weights_only=True)
 
 
-@pytest.mark.parametrize("method,port", [("pixpro", 29541), ("byol", 29542)])
+@pytest.mark.parametrize("method,port", [("pixpro", 29541), ("byol", 29542), ("slotcon", 29543)])
 def test_two_processes_of_half_a_batch_equal_one_of_the_whole(method, port, tmp_path):
     one = _run(method, tmp_path / "one.pt", 1, port)
     two = _run(method, tmp_path / "two.pt", 2, port)
