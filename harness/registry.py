@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+from abc import ABC, abstractmethod
 import importlib
 import importlib.util
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ def module_folder(module: str) -> Path:
     raise BenchError(f"module '{module}' is not found (named by a densebench entry point)")
 
 
-class Registry:
+class Registry(ABC):
     """name -> entry point of one group; `kind` is the word used in errors ("method", "task")."""
 
     def __init__(self, kind: str, group: str) -> None:
@@ -97,8 +98,9 @@ class Registry:
         obj.name, obj.card = name, self.card(name)
         return obj
 
-    def card(self, name: str) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def card(self, name: str) -> Any:
+        """The data file(s) of `name`, read without importing its module."""
 
 
 class MethodRegistry(Registry):
