@@ -13,13 +13,12 @@ A result is comparable only to results of the same `<task>/<id>@<version>` and s
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.config import deep_merge, read_yaml
-from harness.errors import BenchError
+from harness.errors import BenchError, did_you_mean
 from harness.recipe import SCALES
 from harness.spec import parse
 
@@ -129,9 +128,8 @@ def pick_protocol(protocols: dict[str, Protocol], task: str, ref: str | None) ->
     if "/" in ref and ref.split("/")[0] != task:
         raise BenchError(f"--protocol '{ref}' belongs to task '{ref.split('/')[0]}', not '{task}'")
     if pid not in protocols:
-        close = difflib.get_close_matches(pid, protocols, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise BenchError(f"task '{task}' has no protocol '{pid}'{hint} (has: {', '.join(protocols)})")
+        raise BenchError(f"task '{task}' has no protocol '{pid}'{did_you_mean(pid, protocols)} "
+                         f"(has: {', '.join(protocols)})")
     p = protocols[pid]
     if version:
         if not version.isdigit():

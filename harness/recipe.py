@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.config import deep_merge, read_yaml
-from harness.errors import BenchError
+from harness.errors import BenchError, did_you_mean
 from harness.spec import parse, to_data
 
 SCALES = ("paper", "mini")
@@ -128,10 +128,8 @@ class MethodCard:
 
     def recipe(self, name: str) -> Recipe:
         if name not in self.recipes:
-            import difflib
-            close = difflib.get_close_matches(name, self.recipes, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise BenchError(f"method '{self.method}' has no recipe '{name}'{hint} (has: {', '.join(self.recipes)})")
+            raise BenchError(f"method '{self.method}' has no recipe '{name}'{did_you_mean(name, self.recipes)} "
+                             f"(has: {', '.join(self.recipes)})")
         return self.recipes[name]
 
 

@@ -12,7 +12,6 @@ point is imported only by `load`, when the method or task runs. Nothing here imp
 """
 from __future__ import annotations
 
-import difflib
 import functools
 from abc import ABC, abstractmethod
 import importlib
@@ -22,7 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BenchError
+from harness.errors import BenchError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,7 @@ class Registry(ABC):
     def entry(self, name: str) -> Entry:
         """The entry of `name`, or a one-line error with a did-you-mean suggestion."""
         if name not in self._entries:
-            close = difflib.get_close_matches(name, self._entries, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(name, self._entries, cutoff=0.5)
             raise BenchError(f"unknown {self.kind} '{name}'{hint} (known: {', '.join(self.names())})")
         return self._entries[name]
 

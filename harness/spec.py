@@ -9,12 +9,11 @@ here imports torch: listing methods and tasks reads data files only.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from typing import Any, Mapping, TypeVar
 
-from harness.errors import BenchError
+from harness.errors import BenchError, did_you_mean
 
 T = TypeVar("T")
 
@@ -83,9 +82,7 @@ def parse(cls: type[T], data: Any, where: str) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in fields:
-            close = difflib.get_close_matches(str(key), fields, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise BenchError(f"{where}.{key}: unknown key{hint} (expected one of {', '.join(fields)})")
+            raise BenchError(f"{where}.{key}: unknown key{did_you_mean(key, fields)} (expected one of {', '.join(fields)})")
     kwargs = {}
     for name, f in fields.items():
         if name not in data:

@@ -17,9 +17,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def _table(args: argparse.Namespace) -> None:
-    import difflib
-
-    from harness.errors import BenchError
+    from harness.errors import BenchError, did_you_mean
     from leaderboards.published import all_tables
     tables = all_tables()
     if args.id == "ls":
@@ -28,9 +26,7 @@ def _table(args: argparse.Namespace) -> None:
             print(f"  {tid:<26} {t.table:<32} {len(t.rows):>3} rows, {measured}/{len(t.columns)} columns measurable  {t.paper}")
         return
     if args.id not in tables:
-        close = difflib.get_close_matches(args.id, tables, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise BenchError(f"unknown paper table '{args.id}'{hint} (see `bench table ls`)")
+        raise BenchError(f"unknown paper table '{args.id}'{did_you_mean(args.id, tables)} (see `bench table ls`)")
     from harness import store
     from harness.registry import TASKS
     from leaderboards.paper_table import build, render
