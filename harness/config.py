@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 
 def read_yaml(path: str | os.PathLike, what: str) -> Any:
@@ -91,3 +91,28 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def owner_tag() -> str:
+    """'@<host>@<pid>': the suffix of a staging folder's name, naming the process writing it."""
+    import socket
+    return f"@{socket.gethostname()}@{os.getpid()}"
+
+
+def sweep_dead_staging(candidates: Iterable[Path]) -> None:
+    """Remove the staging folders (names ending in owner_tag()) whose process is gone, e.g. killed
+    with -9: only this host's, since a data or results root may be shared by the nodes of a cluster,
+    whose pids mean nothing here."""
+    import shutil
+    import socket
+    host = socket.gethostname()
+    for d in candidates:
+        parts = d.name.rsplit("@", 2)
+        if len(parts) != 3 or parts[1] != host or not parts[2].isdigit():
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass

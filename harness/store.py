@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sqlite3
 import subprocess
 import time
@@ -20,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.config import atomic_write_text, home, stable_hash
+from harness.config import atomic_write_text, home, owner_tag, stable_hash, sweep_dead_staging
 from harness.errors import BenchError
 
 RECORD_VERSION = 2
@@ -36,24 +35,9 @@ def results_root(root: str | Path | None = None) -> Path:
     return r
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_staging(base: Path) -> None:
-    """Remove staging folders of runs whose process is gone (killed): only this host's, since a
-    results root may be shared by the nodes of a cluster and their pids mean nothing here."""
-    host = socket.gethostname()
-    for d in (base / STAGING).glob("*") if (base / STAGING).is_dir() else []:
-        *_, h, pid = d.name.rsplit("@", 2) if d.name.count("@") >= 2 else ("", "", "")
-        if h == host and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(d, ignore_errors=True)
+    """Remove staging folders of runs whose process is gone (killed), this host's only."""
+    sweep_dead_staging((base / STAGING).glob("*") if (base / STAGING).is_dir() else [])
 
 
 def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str, method: str, sha: str,
@@ -64,7 +48,7 @@ def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str,
     base = results_root(root)
     sweep_staging(base)
     final = base / task / f"{protocol.id}@{protocol.version}" / scale / name
-    staged = base / STAGING / f"{task}-{name}@{socket.gethostname()}@{os.getpid()}"
+    staged = base / STAGING / f"{task}-{name}{owner_tag()}"
     try:
         staged.mkdir(parents=True, exist_ok=False)
     except OSError as e:
@@ -189,10 +173,14 @@ def iter_records(root: str | Path | None = None, problems: list[str] | None = No
 
 def rebuild_index(root: str | Path | None = None, problems: list[str] | None = None) -> Path:
     """Recreate <root>/index.sqlite from the records (idempotent). Returns its path. Malformed records
-    are skipped into `problems` when given (else a one-line error); the index is written to a
-    temporary file that is removed on every error."""
+    are skipped into `problems` when given (else a one-line error)."""
+    return write_index(root, iter_records(root, problems))
+
+
+def write_index(root: str | Path | None, recs: list[dict[str, Any]]) -> Path:
+    """Write <root>/index.sqlite of `recs` (records as iter_records returns them) through a temporary
+    file that is removed on every error. Returns its path."""
     root = results_root(root)
-    recs = iter_records(root, problems)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 from pathlib import Path
 from typing import Any
 
+from harness.config import owner_tag, sweep_dead_staging
 from harness.errors import BenchError
 
 MARKER = ".densebench-synthetic.json"
@@ -50,30 +50,17 @@ def check_replaceable(out: Path, layout: str) -> None:
                          f"expected {layout} version {_version(layout)}: refusing to replace it")
 
 
-def staging_name(out: Path, pid: int | None = None) -> Path:
+def staging_name(out: Path) -> Path:
     """The staging folder of `out` for this host and process (the host: data roots may be shared)."""
-    return out.with_name(f".{out.name}.tmp@{socket.gethostname()}@{os.getpid() if pid is None else pid}")
-
-
-def _sweep(out: Path) -> None:
-    """Remove this host's staging folders of `out` left by killed writers (their pid is gone)."""
-    for d in out.parent.glob(f".{out.name}.tmp@{socket.gethostname()}@*"):
-        pid = d.name.rsplit("@", 1)[-1]
-        if pid.isdigit():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                shutil.rmtree(d, ignore_errors=True)
-            except PermissionError:
-                pass
+    return out.with_name(f".{out.name}.tmp{owner_tag()}")
 
 
 def staging_dir(out: str | os.PathLike, layout: str) -> tuple[Path, Path]:
     """(fresh staging folder beside `out`, resolved `out`), after checking `out` may be replaced."""
     out = Path(out).resolve()
     check_replaceable(out, layout)
-    if out.parent.is_dir():
-        _sweep(out)
+    if out.parent.is_dir():  # staging folders of writers killed before they finished
+        sweep_dead_staging(out.parent.glob(f".{out.name}.tmp@*"))
     tmp = staging_name(out)
     shutil.rmtree(tmp, ignore_errors=True)  # only ever our own staging name
     try:
