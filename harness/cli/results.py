@@ -41,8 +41,8 @@ def _results(args: argparse.Namespace) -> None:
 
     from harness import store
     problems: list[str] = []
-    db = store.rebuild_index(args.results_root, problems)
-    recs = store.iter_records(args.results_root, [])
+    recs = store.iter_records(args.results_root, problems)  # read once: indexed and listed
+    db = store.write_index(args.results_root, recs)
     print(f"{db}: {len(recs)} runs indexed" + (f", {len(problems)} malformed records skipped" if problems else ""))
     for p in problems:
         print(f"bench: skipped {p}", file=sys.stderr)
