@@ -26,6 +26,22 @@ def _has_module(name: str) -> bool:
         return False
 
 
+OPENCV_DISTS = ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless")
+
+
+def opencv_line() -> str:
+    """Which OpenCV distributions are installed: all four write the same `cv2` package, so two of
+    them overwrite each other's files; ORL's selective search needs a contrib one alone."""
+    found = [d for d in OPENCV_DISTS if _version(d)]
+    if len(found) > 1:
+        return (f"CLASH: {', '.join(found)} are all installed and share the cv2 folder; keep only "
+                "opencv-contrib-python-headless (pip uninstall the others, then reinstall it)")
+    if not found:
+        return "NOT INSTALLED (pip install opencv-contrib-python-headless)"
+    contrib = "contrib" in found[0]
+    return f"{_version(found[0])}" + ("" if contrib else "; no contrib modules: ORL's stage 2 (selective search) cannot run")
+
+
 def report(data_root: str | None = None) -> str:
     import torch
     lines = [f"python       {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus"]
@@ -46,6 +62,7 @@ def report(data_root: str | None = None) -> str:
                "; no compiled ops: DenseBench's stand-in is active (FCN/ASPP run; ops like DCN fail loudly)")
     lines.append(f"mmseg/mmcv   {mmseg or 'mmsegmentation not installed'}; {mmcv or 'mmcv not installed'}{ops}")
     lines.append(f"pycocotools  {_version('pycocotools') or 'NOT INSTALLED'}; safetensors {_version('safetensors') or 'NOT INSTALLED'}")
+    lines.append(f"opencv       {opencv_line()}")
     lines.append(f"home         {home()}  (DENSEBENCH_HOME: caches, checkpoints, results)")
     root = data_root or os.environ.get("DENSEBENCH_DATA")
     if not root:

@@ -33,7 +33,8 @@ if [ ! -f "$venv/.complete" ]; then
   pipq --no-deps -r requirements-mm.txt
   "$venv/bin/python" scripts/build_detectron2.py >&2
   "$venv/bin/python" -c "import torch, torchvision, detectron2.evaluation, pycocotools, safetensors, faiss, skimage
-from benchmarks.mm_compat import mmcv_ops_kind; mmcv_ops_kind(); import mmseg.models, mmseg.datasets" \
+from benchmarks.mm_compat import mmcv_ops_kind; mmcv_ops_kind(); import mmseg.models, mmseg.datasets
+import cv2; cv2.ximgproc.segmentation.createSelectiveSearchSegmentation" \
     || { echo "bootstrap: $venv failed its import check" >&2; exit 1; }
   touch "$venv/.complete"
 fi

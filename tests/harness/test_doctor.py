@@ -14,3 +14,14 @@ def test_doctor_reports_frameworks_and_data(tmp_path, tiny_coco, capsys, monkeyp
     assert "coco train  found" in out and "coco val    found" in out
     assert main(["doctor", "--data-root", str(tmp_path / "nothing")]) == 0
     assert "missing: COCO train2017: expected" in capsys.readouterr().out
+
+
+def test_doctor_names_an_opencv_clash(monkeypatch):
+    from harness import doctor
+    assert "opencv-contrib-python-headless" in doctor.opencv_line()  # this set-up: the contrib build alone
+    installed = {"opencv-python": "4.10.0", "opencv-contrib-python-headless": "5.0.0"}
+    monkeypatch.setattr(doctor, "_version", lambda *d: next((f"{installed[x]} ({x})" for x in d if x in installed), None))
+    line = doctor.opencv_line()
+    assert line.startswith("CLASH: opencv-python, opencv-contrib-python-headless") and "share the cv2 folder" in line
+    installed.pop("opencv-contrib-python-headless")
+    assert "no contrib modules" in doctor.opencv_line()
