@@ -65,6 +65,25 @@ class Method(ABC):
         """Extra tensors worth keeping beside the backbone (e.g. SlotCon's prototypes for inspection)."""
         return {}
 
+    def prepare(self, recipe: Recipe, ctx: StageContext) -> dict[str, Any]:
+        """Work between earlier stages (recipe `after`, already pre-trained: ctx.stages) and this
+        method's training, e.g. ORL's correspondence discovery. Called once per process before
+        build/dataset; may keep on `self` what `dataset` reads. Returns a summary for the checkpoint's
+        metadata. Default: nothing to do."""
+        return {}
+
+
+@dataclass
+class StageContext:
+    """What Method.prepare receives (harness.runs builds it)."""
+    seed: int
+    files: list[Path]               # the pre-training images (sorted)
+    stages: dict[str, Path]         # name in the recipe's `after` -> that stage's canonical checkpoint
+    entry_dir: Path                 # this pre-training's cache entry: artefacts kept beside the checkpoint go here
+    data_root: str | None = None
+    progress: bool = True
+    workers: int = 1                # processes a CPU-bound step may use (harness.artefacts.map_chunks)
+
 
 @dataclass
 class RunContext:

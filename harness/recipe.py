@@ -15,6 +15,7 @@ A recipe file holds the method's card and its named recipes:
         epochs: 800                # recorded in the checkpoint (0: no pre-training)
         data: {layout: coco, split: train}            # synth: {...} = synthetic data (mini)
         params: {...}              # the method's own hyper-parameters (checked against its Params)
+        after: {stage1: byol/mini} # earlier stages: name -> method/recipe, pre-trained first (ORL)
         train: {epochs, batch_size, optimizer, schedule, ema, workers, ckpt_every, amp}
       paper_in1k_100ep: {extends: paper, ...}         # deep-merged over another recipe
 
@@ -102,6 +103,9 @@ class Recipe:
     data: DataSpec | None = None
     train: TrainSpec | None = None
     params: dict = field(default_factory=dict)
+    # earlier stages this recipe builds on: name -> 'method/recipe', pre-trained first (same seed and
+    # data root, each its own cache entry) and handed to Method.prepare (ORL's stage 1)
+    after: dict = field(default_factory=dict)
     # filled in by the reader, not written in the file
     method: str = ""
     name: str = ""
@@ -113,7 +117,13 @@ class Recipe:
         d = to_data(self)
         d.pop("file")
         d.pop("source")
+        if not d["after"]:  # absent from single-stage recipes: their cache keys predate the field
+            d.pop("after")
         return d
+
+    def stages(self) -> dict[str, tuple[str, str]]:
+        """`after` as name -> (method, recipe)."""
+        return {k: tuple(v.split("/", 1)) for k, v in self.after.items()}  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,9 @@ def parse_recipe(data: dict[str, Any], method: str, name: str, file: str | Path,
     if overrides:
         data = deep_merge(data, overrides)
     r = parse(Recipe, data, where)
+    for k, v in r.after.items():
+        if not isinstance(v, str) or v.count("/") != 1 or not all(v.split("/")):
+            raise BenchError(f"{where}.after.{k}: {v!r}: expected 'method/recipe' (e.g. byol/mini)")
     if r.train is not None and r.data is None:
         raise BenchError(f"{where}.data: missing (a recipe that trains needs pre-training data)")
     return dataclasses.replace(r, method=method, name=name, file=str(file))

@@ -59,41 +59,61 @@ def _entry_lock(out: Path):
         yield
 
 
-def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None,
-             progress: bool = True, overrides: dict[str, Any] | None = None) -> Path:
-    """Pre-train `method_name` with its recipe `recipe_name` (or return the cached checkpoint)."""
+def _entry(method_name: str, recipe_name: str, seed: int, data_root: str | None,
+           overrides: dict[str, Any] | None = None,
+           stage_overrides: dict[str, dict] | None = None) -> tuple[Any, Path | None, str, Path]:
+    """(recipe, data root, cache key, entry folder) of one pre-training. An earlier stage's key (recipe
+    `after`) enters the key, so a changed stage-1 recipe never reuses a stale later stage."""
     import torch
-    check_seed(seed, "--pretrain-seed")
     recipe = with_overrides(METHODS.card(method_name).recipe(recipe_name), overrides)
     from harness.data import recipe_data_root
     root = recipe_data_root(recipe.data, data_root) if recipe.train is not None else None
-    threads = torch.get_num_threads()
-    key = stable_hash({"method": method_name, "recipe": recipe.identity(), "seed": seed,
-                       "data": _data_identity(recipe, root), "torch_threads": threads})
-    out = home() / "checkpoints" / method_name / f"{recipe_name}-{key}"
+    ident: dict[str, Any] = {"method": method_name, "recipe": recipe.identity(), "seed": seed,
+                             "data": _data_identity(recipe, root), "torch_threads": torch.get_num_threads()}
+    if recipe.after:
+        ident["after"] = {k: _entry(m, r, seed, data_root, (stage_overrides or {}).get(k))[2]
+                          for k, (m, r) in recipe.stages().items()}
+    key = stable_hash(ident)
+    return recipe, root, key, home() / "checkpoints" / method_name / f"{recipe_name}-{key}"
+
+
+def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None,
+             progress: bool = True, overrides: dict[str, Any] | None = None,
+             stage_overrides: dict[str, dict] | None = None) -> Path:
+    """Pre-train `method_name` with its recipe `recipe_name` (or return the cached checkpoint); the
+    recipe's earlier stages (`after`) first, each its own cache entry. overrides / stage_overrides
+    (Python API, tests): deep-merged into this recipe / the named earlier stage's recipe."""
+    check_seed(seed, "--pretrain-seed")
+    recipe, root, key, out = _entry(method_name, recipe_name, seed, data_root, overrides, stage_overrides)
     ckpt = out / "backbone.safetensors"
     if ckpt.exists():
         return ckpt
+    stages = {k: pretrain(m, r, seed, data_root, progress, (stage_overrides or {}).get(k))
+              for k, (m, r) in recipe.stages().items()}
     with _entry_lock(out):
         if not ckpt.exists():  # another process may have trained it while this one waited
-            _train_entry(method_name, recipe, seed, root, out, ckpt, key, threads, progress)
+            _train_entry(method_name, recipe, seed, root, out, ckpt, key, stages, data_root, progress)
     return ckpt
 
 
 def _train_entry(method_name: str, recipe: Any, seed: int, root: Path | None, out: Path, ckpt: Path, key: str,
-                 threads: int, progress: bool) -> None:
+                 stages: dict[str, Path], data_root: str | None, progress: bool) -> None:
     import torch
 
+    from harness.api import StageContext
     from harness.checkpoint import backbone_state, save_canonical, save_heads, weights_sha256
     from harness.data import pretrain_files
     method = METHODS.load(method_name)
     method.params(recipe)  # a wrong hyper-parameter fails before any data is made
+    threads = torch.get_num_threads()
+    files = pretrain_files(recipe.data.layout, root, recipe.data.split) if recipe.train is not None else []
+    prepared = method.prepare(recipe, StageContext(seed, files, stages, out, data_root, progress,
+                                                   workers=max(1, threads)))
     torch.manual_seed(seed)
     model = method.build(recipe, seed)
     summary: dict[str, Any] = {}
     if recipe.train is not None:
         from harness.engine.trainer import train
-        files = pretrain_files(recipe.data.layout, root, recipe.data.split)
         summary = train(model, method.dataset(recipe, files), recipe.train, out / "train", seed=seed,
                         resume=True, progress=progress)
     from harness.engine import dist as bdist
@@ -103,6 +123,12 @@ def _train_entry(method_name: str, recipe: Any, seed: int, root: Path | None, ou
                 "pretrain_data": recipe.data.label() if recipe.data else "none", "encoder": method.export_encoder,
                 "normalization": IMAGENET_NORM, "config": recipe.identity(), "config_hash": key, "seed": seed,
                 "torch_threads": threads, "train_summary": summary}
+        if stages:
+            from harness.checkpoint import read_meta
+            meta["after"] = {k: {"checkpoint_key": read_meta(p)["config_hash"], "recipe": recipe.after[k]}
+                             for k, p in stages.items()}
+        if prepared:
+            meta["prepare_summary"] = prepared
         state = backbone_state(method.backbone(model))
         heads = method.heads(model)
         if heads:  # before the checkpoint: its existence marks the cache entry complete
