@@ -9,7 +9,8 @@ Projector and predictor are MLPs fc 2048-4096-BN-ReLU-256 without biases (ORL's 
 num_layers 2, with_bias False, with_last_bn False). OpenSelfSup's head writes the loss as -2 cos,
 which differs by the constant 4 and has the same gradient. Facts from Jiahao000/ORL
 `configs/selfsup/orl/coco/stage1` and OpenSelfSup's `models/byol.py`, `heads/latent_pred_head.py`,
-`hooks/byol_hook.py`; exports the online backbone (`backbone.`). Recipes: recipes/byol.yaml.
+`hooks/byol_hook.py`; exports the online backbone (`backbone.`) and keeps the online projector
+beside it (heads file: ORL's stage 2 needs it). Recipes: recipes/byol.yaml.
 """
 from __future__ import annotations
 
@@ -90,3 +91,7 @@ class BYOLMethod(Method):
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.backbone
+
+    def heads(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """The online projector (ORL's stage 2 retrieves neighbour images by backbone + projector)."""
+        return {f"projector.{k}": v.detach().cpu() for k, v in model.projector.state_dict().items()}

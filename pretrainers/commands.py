@@ -22,3 +22,32 @@ def _inspect_slots(args: argparse.Namespace) -> None:
     for im, n in zip(args.image, active):
         print(f"{im}: {n} active slots")
     print(f"mean {sum(active) / len(active):.1f} active slots per image; overlay written to {args.out}")
+
+
+def add_inspect_orl_pairs(isub: argparse._SubParsersAction) -> None:
+    s = isub.add_parser("orl-pairs", help="grid of ORL's top retrieved RoI pairs; pair precision on annotated images")
+    s.add_argument("--checkpoint", required=True,
+                   help="the stage-1 network (a byol checkpoint, or any canonical one), or an orl checkpoint "
+                        "(its own correspondence)")
+    s.add_argument("--top", type=positive, default=16, help="pairs in the grid, best cosine first (default 16)")
+    s.add_argument("--out", default="orl_pairs.png", help="PNG to write (default orl_pairs.png)")
+    s.add_argument("--recipe", default=None, help="the orl recipe whose stage-2 settings and images to use "
+                                                  "(default: the one named like the checkpoint's scale)")
+    s.add_argument("--baseline", default=None, help="also the pair precision of this checkpoint's stage 2, or "
+                                                    "'random' (a random-init backbone of the recipe's scale)")
+    s.add_argument("--data-root", default=None, help="root of the real data sets (default $DENSEBENCH_DATA)")
+    s.set_defaults(fn=_inspect_orl_pairs)
+
+
+def _inspect_orl_pairs(args: argparse.Namespace) -> None:
+    from pretrainers.orl_inspect import inspect_pairs
+    r = inspect_pairs(args.checkpoint, args.out, args.top, args.recipe, args.baseline, args.data_root)
+    c = r["counts"]
+    print(f"{c['images']} images, {c['boxes']} boxes, {c['pairs']} RoI pairs; top {args.top} written to {r['grid']}")
+    if "precision" in r:
+        p = r["precision"]
+        print(f"pair precision {p['pair_precision']:.3f} (both boxes dominated by an object: {p['both_dominated']:.3f})")
+    if "baseline" in r:
+        b = r["baseline"]
+        print(f"baseline {b['checkpoint']}: pair precision {b['pair_precision']:.3f} "
+              f"(both dominated: {b['both_dominated']:.3f})")

@@ -60,6 +60,22 @@ def test_arch_mismatch_refused(tmp_path):
 
 
 @pytest.mark.slow
+def test_orl_runs_its_three_stages_and_feeds_coco_det(tmp_path):
+    """ORL mini (one epoch per training stage here): byol stage 1 -> stage 2 on the 600 synthetic
+    images -> stage 3 -> canonical checkpoint -> Detectron2 Mask R-CNN."""
+    tiny = tiny_pretrain("orl")
+    ck = runs.pretrain("orl", "mini", 0, progress=False, overrides=tiny, stage_overrides={"stage1": tiny_pretrain("byol")})
+    state, meta = load_canonical(ck)
+    stage1 = runs.pretrain("byol", "mini", 0, progress=False, overrides=tiny_pretrain("byol"))  # cached, not retrained
+    assert meta["after"]["stage1"] == {"checkpoint_key": load_canonical(stage1)[1]["config_hash"], "recipe": "byol/mini"}
+    counts = meta["prepare_summary"]["stage2"]
+    assert counts["images"] == 600 and counts["pairs"] >= 600 * 10 and (ck.parent / "correspondence.json").exists()
+    assert meta["train_summary"]["iters"] == 18 and set(state) == set(expected_keys("resnet18"))
+    rec = runs.evaluate(ck, "coco_det", None, "mini", results_root=tmp_path, overrides=TINY_D2)
+    assert rec["method"] == "orl" and rec["notes"]["conversion"].startswith(f"{len(state)} tensors converted, 0 dropped")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["pixpro", "pixcontrast", "densecl", "byol", "slotcon"])
 def test_each_method_pretrains_and_feeds_coco_det(method, tmp_path):
     """One mini pre-training per method (one epoch here) -> canonical checkpoint -> Detectron2 Mask R-CNN."""
