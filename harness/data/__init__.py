@@ -3,7 +3,8 @@
 Real data lives under `--data-root` or `$DENSEBENCH_DATA` in the standard layouts:
 `<root>/coco/{train2017,val2017,annotations}` (COCO 2017), `<root>/imagenet/train/<wnid>/*.JPEG`
 (ILSVRC-2012, images only: pre-training reads no labels), and the segmentation layouts of
-harness.data.seg under `<root>/VOCdevkit/VOC2012`, `<root>/cityscapes`, `<root>/ade/ADEChallengeData2016`. The `mini` scale (and a
+harness.data.seg under `<root>/VOCdevkit/VOC2012`, `<root>/cityscapes`, `<root>/ade/ADEChallengeData2016`, and
+VOC detection (VOC2007 + VOC2012, harness.data.vocdet) under `<root>/VOCdevkit`. The `mini` scale (and a
 recipe whose data declares `synth`) uses synthetic data written by `harness.data.<layout>` into
 `$DENSEBENCH_HOME/data/` (created on first use).
 """
@@ -18,7 +19,7 @@ from harness.errors import BenchError
 
 # mmsegmentation's default data roots for the segmentation layouts (see harness.data.seg)
 LAYOUT_DIRS = {"coco": "coco", "imagenet": "imagenet", "voc": "VOCdevkit/VOC2012", "cityscapes": "cityscapes",
-               "ade20k": "ade/ADEChallengeData2016", "davis": "DAVIS"}
+               "ade20k": "ade/ADEChallengeData2016", "davis": "DAVIS", "voc_det": "VOCdevkit"}
 
 
 def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
@@ -34,7 +35,8 @@ SYNTH_WRITERS = {"coco": "harness.data.coco:write_synthetic_coco",
                  "voc": "harness.data.seg:write_synthetic_voc",
                  "cityscapes": "harness.data.seg:write_synthetic_cityscapes",
                  "ade20k": "harness.data.seg:write_synthetic_ade20k",
-                 "davis": "harness.data.davis:write_synthetic_davis"}
+                 "davis": "harness.data.davis:write_synthetic_davis",
+                 "voc_det": "harness.data.vocdet:write_synthetic_voc_det"}
 
 
 def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Path:

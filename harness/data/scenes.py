@@ -29,7 +29,7 @@ STUFF_VERSION = 2
 STUFF_LAYOUTS = ("cityscapes", "ade20k")
 # Bump when the segmentation layouts' object colours change (version 1: any hue, see palette).
 FREE_HUE_VERSION = 1
-FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k")
+FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k", "voc_det")
 
 
 def synth_version(layout: str) -> tuple[int | str, ...]:

@@ -25,7 +25,7 @@ MAX_PROBLEMS = 1000
 # label ids a segmentation layout may hold (255 = ignore everywhere)
 LABEL_RANGE = {"voc": 21, "cityscapes": 19, "ade20k": 151}
 SPLITS = {"coco": ("train", "val"), "voc": ("trainaug", "val"), "cityscapes": ("train", "val"),
-          "ade20k": ("train", "val"), "davis": ("val",)}
+          "ade20k": ("train", "val"), "davis": ("val",), "voc_det": ("trainval", "test")}
 
 
 def _open(path: Path, problems: list[str], modes: tuple[str, ...] | None = None) -> tuple[int, int, Image.Image] | None:
@@ -176,6 +176,9 @@ def verify(layout: str, root: str | os.PathLike, split: str) -> list[str]:
             _open(f, problems)
     elif layout == "davis":
         _davis(root, split, problems)
+    elif layout == "voc_det":
+        from harness.data.vocdet import problems as voc_det_problems
+        problems = voc_det_problems(root, split)
     else:
         for img, lab in _seg_pairs(layout, root, split, problems):
             if len(problems) >= MAX_PROBLEMS:
