@@ -45,3 +45,40 @@ def last_eval_results(trainer: Any) -> dict[str, Any] | None:
     if not isinstance(trainer, DefaultTrainer):
         raise _missing("DefaultTrainer")
     return getattr(trainer, "_last_eval_results", None)
+
+
+def register_res5_extra_norm() -> None:
+    """Register `Res5ROIHeadsExtraNorm` (idempotent): the C4 RoI head (res5 on pooled res4 features)
+    with one norm layer appended to res5, as MoCo's and PixPro's transfer code define it
+    (facebookresearch/moco detection/train_net.py, zdaxie/PixPro transfer/detection/train_net.py; named
+    by their Base-RCNN-C4-BN.yaml): without it the res5 output of a SyncBN backbone reaches the box
+    predictor un-normalised. The norm (type RESNETS.NORM) is new, in no checkpoint. Overrides the
+    private classmethod Res5ROIHeads._build_res5_block, as those repositories do.
+    DenseBench extension (for the ResNet-18 `mini` protocols): with RESNETS.DEPTH 18 or 34, res5 is
+    built from BasicBlocks (2 or 3, as that ResNet's own res5) instead of Detectron2's fixed three
+    BottleneckBlocks, so the checkpoint's res5 loads into it; R50 and deeper are Detectron2's own."""
+    from torch import nn
+    from detectron2.layers import get_norm
+    from detectron2.modeling import ROI_HEADS_REGISTRY
+    from detectron2.modeling.backbone.resnet import BasicBlock, ResNet
+    from detectron2.modeling.roi_heads import Res5ROIHeads
+    if "Res5ROIHeadsExtraNorm" in ROI_HEADS_REGISTRY:
+        return
+    if not hasattr(Res5ROIHeads, "_build_res5_block"):
+        raise _missing("Res5ROIHeads._build_res5_block")
+
+    class Res5ROIHeadsExtraNorm(Res5ROIHeads):
+        @classmethod
+        def _build_res5_block(cls, cfg):  # noqa: ANN001, ANN206 (Detectron2's signature)
+            r = cfg.MODEL.RESNETS
+            if r.DEPTH in (18, 34):
+                out_channels, n = r.RES2_OUT_CHANNELS * 8, {18: 2, 34: 3}[r.DEPTH]
+                seq = nn.Sequential(*ResNet.make_stage(BasicBlock, n, stride_per_block=[2] + [1] * (n - 1),
+                                                       in_channels=out_channels // 2, out_channels=out_channels,
+                                                       norm=r.NORM))
+            else:
+                seq, out_channels = super()._build_res5_block(cfg)
+            seq.add_module("norm", get_norm(r.NORM, out_channels))
+            return seq, out_channels
+
+    ROI_HEADS_REGISTRY.register(Res5ROIHeadsExtraNorm)

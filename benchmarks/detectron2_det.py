@@ -1,9 +1,14 @@
-"""Detectron2 detection tasks: `coco_det` (Mask R-CNN box + mask AP on COCO).
+"""Detectron2 detection tasks, one class for all: `coco_det` (Mask R-CNN R50-FPN on COCO),
+`coco_det_c4` (Mask R-CNN R50-C4 on COCO), `voc_det` (Faster R-CNN R50-C4 on VOC07+12 -> VOC07
+test). The protocol says which data layout (`dataset.layout`: coco | voc_det) and evaluator
+(`evaluator`: coco | voc) a task uses.
 
 Flow of one run: canonical checkpoint -> Detectron2 weights pickle (harness.convert) -> strict load
-check (every backbone parameter must come from the checkpoint) -> DefaultTrainer with the protocol's
-config -> COCOEvaluator (pycocotools) on the test split -> metrics. Detectron2's private calls are
-in benchmarks.d2_adapter.
+check (every converted tensor lands in the model, and every model tensor that has a counterpart in
+the checkpoint is loaded from it: the C4 head's res5 included) -> DefaultTrainer with the protocol's
+config -> COCOEvaluator (pycocotools, or faster-coco-eval where installed) or
+PascalVOCDetectionEvaluator on the test split -> metrics. Detectron2's private calls are in
+benchmarks.d2_adapter (also the C4 head with the extra norm, Res5ROIHeadsExtraNorm).
 """
 from __future__ import annotations
 
@@ -48,16 +53,52 @@ def register_coco(root: Path, split: str) -> tuple[str, int]:
     return name, len(data["categories"])
 
 
-def build_cfg(spec: dict[str, Any], train_name: str, test_name: str, weights: str, out_dir: Path | str,
-              seed: int, device: str):
+def voc_classes(ds: dict[str, Any]) -> tuple[str, ...]:
+    """The class names of a VOC detection protocol: `dataset.classes` (a list), or 'voc' for the 20."""
+    from harness.data.vocdet import VOC_CLASSES
+    return VOC_CLASSES if ds.get("classes", "voc") == "voc" else tuple(ds["classes"])
+
+
+def register_voc(root: Path, split: str, classes: tuple[str, ...]) -> tuple[list[str], int]:
+    """Register a VOC detection split (VOC2007/2012 parts, harness.data.vocdet) once per process."""
+    from detectron2.data import DatasetCatalog
+    from detectron2.data.datasets import register_pascal_voc
+    from harness.data import vocdet
+    from harness.data.verify import require_valid
+    require_valid("voc_det", root, split)
+    if classes != vocdet.VOC_CLASSES:  # a protocol's own class list: every object must be in it
+        bad = vocdet.problems(root, split, classes)
+        if bad:
+            raise BenchError(bad[0])
+    names = []
+    for base, image_set, year in vocdet.split_parts(root, split):
+        name = f"densebench_voc{year}_{image_set}_{stable_hash([str(base.resolve()), classes], 10)}"
+        if name not in DatasetCatalog.list():
+            register_pascal_voc(name, str(base), image_set, year, list(classes))
+        names.append(name)
+    return names, len(classes)
+
+
+def register(ds: dict[str, Any], root: Path, split: str) -> tuple[list[str], int]:
+    """Register a protocol's data split with Detectron2: (dataset names, number of classes)."""
+    if ds["layout"] == "voc_det":
+        return register_voc(root, split, voc_classes(ds))
+    name, ncls = register_coco(root, split)
+    return [name], ncls
+
+
+def build_cfg(spec: dict[str, Any], train_name: str | list[str], test_name: str | list[str], weights: str,
+              out_dir: Path | str, seed: int, device: str):
     """The Detectron2 CfgNode of a resolved protocol (`paper` or `mini`): the model-zoo `base` file,
     then the protocol's `detectron2` overrides, then the run's data, weights, device and seed."""
     from detectron2 import model_zoo
     from detectron2.config import CfgNode, get_cfg
+    d2_adapter.register_res5_extra_norm()
     cfg = get_cfg()
     cfg.merge_from_file(model_zoo.get_config_file(spec["base"]))
     cfg.merge_from_other_cfg(CfgNode(spec["detectron2"]))
-    cfg.DATASETS.TRAIN, cfg.DATASETS.TEST = (train_name,), (test_name,)
+    as_tuple = lambda n: tuple(n) if isinstance(n, (list, tuple)) else (n,)  # noqa: E731
+    cfg.DATASETS.TRAIN, cfg.DATASETS.TEST = as_tuple(train_name), as_tuple(test_name)
     cfg.MODEL.ROI_HEADS.NUM_CLASSES = spec["dataset"]["num_classes"]  # checked against the data set
     cfg.MODEL.WEIGHTS = weights
     cfg.MODEL.DEVICE = device
@@ -67,15 +108,27 @@ def build_cfg(spec: dict[str, Any], train_name: str, test_name: str, weights: st
     return cfg
 
 
+RESNET_PARTS = ("stem", "res2", "res3", "res4", "res5")
+
+
+def from_checkpoint(key: str) -> bool:
+    """Whether a Detectron2 model tensor is one a canonical checkpoint fills: the ResNet's (FPN models:
+    backbone.bottom_up.*; C4 models: backbone.* and the RoI head's res5, except its extra norm)."""
+    k = key.removeprefix("backbone.bottom_up.").removeprefix("backbone.").removeprefix("roi_heads.")
+    return k.split(".")[0] in RESNET_PARTS and not k.startswith("res5.norm.")
+
+
 def check_strict_load(model: torch.nn.Module, weights: str) -> dict[str, Any]:
-    """Load `weights` into model; fail unless every backbone (bottom-up) tensor came from the file."""
+    """Load `weights` into model; fail unless every tensor of the file was used and every ResNet tensor
+    of the model (from_checkpoint: in C4 models the RoI head's res5 too) came from it."""
     inc = d2_adapter.load_and_report(model, weights)  # missing / unexpected / wrong-shape keys
-    missing = [k for k in inc.missing_keys if k.startswith("backbone.bottom_up.")]
+    missing = [k for k in inc.missing_keys if from_checkpoint(k)]
     if missing or inc.unexpected_keys or inc.incorrect_shapes:
         raise BenchError(f"{weights}: backbone load is not exact: missing {missing[:4]}, "
                          f"unexpected {list(inc.unexpected_keys)[:4]}, wrong shapes {inc.incorrect_shapes[:4]}")
-    fresh = sorted({".".join(k.split(".")[:2]) for k in inc.missing_keys})
-    return {"initialised_from_scratch": fresh}  # FPN, RPN and RoI heads: new in every protocol
+    # FPN, RPN and RoI heads are new in every protocol; in C4 models so is res5's extra norm
+    fresh = sorted({".".join(k.split(".")[:3 if ".res5." in k else 2]) for k in inc.missing_keys})
+    return {"initialised_from_scratch": fresh}
 
 
 def _progress_hook():
@@ -99,11 +152,20 @@ def _progress_hook():
     return Progress()
 
 
-def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
-    """Runs in every Detectron2 process (detectron2.engine.launch); rank 0 writes metrics.json.
-    data: (COCO root, split) pairs to register in this process."""
-    from detectron2.engine import DefaultTrainer
+def _evaluator(kind: str, dataset_name: str, out_dir: str):
+    """The protocol's evaluator: COCOEvaluator (box + mask AP) or PascalVOCDetectionEvaluator (box AP,
+    AP50, AP75; VOC2007's 11-point metric on VOC2007 test, as Detectron2 and the papers use it)."""
+    if kind == "voc":
+        from detectron2.evaluation import PascalVOCDetectionEvaluator
+        return PascalVOCDetectionEvaluator(dataset_name)
     from detectron2.evaluation import COCOEvaluator
+    return COCOEvaluator(dataset_name, output_dir=os.path.join(out_dir, "inference"), use_fast_impl=has_compiled_ops())
+
+
+def _train_and_eval(cfg, out_dir: str, ds: dict[str, Any], data: list[tuple[str, str]], evaluator: str) -> None:
+    """Runs in every Detectron2 process (detectron2.engine.launch); rank 0 writes metrics.json.
+    data: (root, split) pairs of the protocol's dataset `ds` to register in this process."""
+    from detectron2.engine import DefaultTrainer
     from detectron2.utils import comm
     from detectron2.utils.env import seed_all_rng
     from detectron2.utils.logger import setup_logger
@@ -112,7 +174,7 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
         if type(h) is logging.StreamHandler:
             h.setLevel(logging.WARNING)
     for root, split in data:
-        register_coco(Path(root), split)
+        register(ds, Path(root), split)
     # Detectron2 seeds only in default_setup(), which this path does not call: without this its
     # TrainingSampler shuffles with a fresh random seed and the heads start from an unseeded init,
     # so cfg.SEED (the record's seed) would not determine the run.
@@ -121,8 +183,7 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
     class Trainer(DefaultTrainer):
         @classmethod
         def build_evaluator(cls, cfg, dataset_name, output_folder=None):  # noqa: ANN001
-            return COCOEvaluator(dataset_name, output_dir=os.path.join(cfg.OUTPUT_DIR, "inference"),
-                                 use_fast_impl=has_compiled_ops())
+            return _evaluator(evaluator, dataset_name, cfg.OUTPUT_DIR)
 
     trainer = Trainer(cfg)
     load_info = check_strict_load(trainer.model, cfg.MODEL.WEIGHTS)
@@ -142,7 +203,9 @@ def _train_and_eval(cfg, out_dir: str, data: list[tuple[str, str]]) -> None:
         atomic_write_text(Path(out_dir, "metrics.json"), json.dumps({"metrics": metrics, "load": load_info}))
 
 
-class CocoDet(Task):
+class Detectron2Det(Task):
+    """coco_det, coco_det_c4, voc_det: the protocol file says model, data and evaluator."""
+
     def run(self, ctx: RunContext) -> TaskResult:
         from detectron2.engine import launch
         spec = ctx.spec
@@ -152,19 +215,20 @@ class CocoDet(Task):
         probe = build_cfg(spec, "<train>", "<test>", str(weights), ctx.out_dir, ctx.seed, "cpu")
         ctx.require_depth(probe.MODEL.RESNETS.DEPTH)  # before any data is made or converted
         root = ctx.data(ds["layout"], ds.get("synth"))
-        train_name, ncls = register_coco(root, ds["train"])
-        test_name, _ = register_coco(root, ds["test"])
+        train_names, ncls = register(ds, root, ds["train"])
+        test_names, _ = register(ds, root, ds["test"])
         if ncls != ds["num_classes"]:
-            raise BenchError(f"{coco_paths(root, ds['train'])[1]}: {ncls} categories; protocol "
+            raise BenchError(f"{root}: {ncls} classes in its {ds['train']} split; protocol "
                              f"{ctx.protocol.full_id} ({ctx.scale}) expects dataset.num_classes {ds['num_classes']}")
         data = [(str(root), ds["train"]), (str(root), ds["test"])]
         report = write_detectron2(ctx.checkpoint.state, weights)
-        cfg = build_cfg(spec, train_name, test_name, str(weights), ctx.out_dir, ctx.seed, "cuda" if ngpu else "cpu")
+        cfg = build_cfg(spec, train_names, test_names, str(weights), ctx.out_dir, ctx.seed, "cuda" if ngpu else "cpu")
         (ctx.out_dir / "config.yaml").write_text(cfg.dump())
+        args = (cfg, str(ctx.out_dir), ds, data, spec.get("evaluator", "coco"))
         if ngpu > 1:
-            launch(_train_and_eval, ngpu, dist_url="auto", args=(cfg, str(ctx.out_dir), data))
+            launch(_train_and_eval, ngpu, dist_url="auto", args=args)
         else:
-            _train_and_eval(cfg, str(ctx.out_dir), data)
+            _train_and_eval(*args)
         res = json.loads((ctx.out_dir / "metrics.json").read_text())
         return TaskResult(res["metrics"], cfg.dump(),
                           notes={"conversion": report.summary(), **res["load"],

@@ -3,7 +3,7 @@
 DenseBench's own methods and tasks register exactly as a plugin does, in pyproject.toml:
 
     [project.entry-points."densebench.methods"]   mocov2 = "pretrainers.mocov2:MoCoV2"
-    [project.entry-points."densebench.tasks"]     coco_det = "benchmarks.detectron2_det:CocoDet"
+    [project.entry-points."densebench.tasks"]     coco_det = "benchmarks.detectron2_det:Detectron2Det"
 
 Listing reads the entry points and the data files beside each implementation, never the
 implementation itself: a method's card and recipes are `<module folder>/recipes/<name>.yaml`; a
