@@ -145,8 +145,11 @@ def _device_and_world() -> tuple[str, int]:
 
 def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, scale: str, seed: int = 0,
              data_root: str | None = None, results_root: str | Path | None = None,
-             overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+             overrides: dict[str, Any] | None = None, reuse: bool = False) -> dict[str, Any]:
     """Evaluate a canonical checkpoint under a task protocol at `scale`; write and return the record.
+
+    reuse: a trial already recorded (same checkpoint file, protocol version, scale and seed) is
+    returned as it is, with "_reused": True, instead of running again (`bench run --seeds`).
 
     overrides (Python API only, e.g. tests): deep-merged into the resolved protocol. A run with
     overrides is no longer the protocol: its record's protocol_full gets a '+custom' suffix and
@@ -163,6 +166,10 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
     if ck.meta["scale"] is not None and ck.meta["scale"] != scale:
         raise BenchError(f"{checkpoint} was pre-trained at scale '{ck.meta['scale']}' (recipe "
                          f"'{ck.meta.get('recipe')}'); its numbers may not be mixed with scale '{scale}'")
+    if reuse and not overrides:
+        found = store.find_record(results_root, task_name, protocol, scale, ck.file_sha256, seed)
+        if found is not None:
+            return {**found, "_reused": True}
     task = TASKS.load(task_name)
     device, world = _device_and_world()
     staged, final = store.stage_run_dir(results_root, task_name, protocol, scale, ck.meta["method"],
@@ -182,4 +189,4 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
     except BaseException:
         store.discard_run_dir(staged)
         raise
-    return {**record, "_path": str(final / "record.json")}
+    return {**record, "_path": str(final / "record.json"), "_reused": False}

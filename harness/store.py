@@ -56,6 +56,20 @@ def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str,
     return staged, final
 
 
+def find_record(root: str | Path | None, task: str, protocol: Any, scale: str, sha: str, seed: int) -> dict[str, Any] | None:
+    """The record of an earlier run of the same checkpoint file (sha256), protocol version, scale and
+    downstream seed (a run with overrides never counts), or None."""
+    base = results_root(root) / task / f"{protocol.id}@{protocol.version}" / scale
+    for path in sorted(base.glob(f"*-{sha[:8]}-s{seed}-*/record.json")):
+        try:
+            rec = read_record(path)
+        except BenchError:
+            continue  # a damaged record is no trial: it runs again
+        if rec["checkpoint_sha256"] == sha and rec["seed"] == seed and rec["protocol_full"] == protocol.full_id:
+            return {**rec, "_path": str(path)}
+    return None
+
+
 def publish_run_dir(staged: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, final)

@@ -26,3 +26,23 @@ def positive(text: str) -> int:
     if v < 1:
         raise argparse.ArgumentTypeError(f"{v}: expected a whole number >= 1")
     return v
+
+
+def seed_list(text: str) -> list[int]:
+    """Seeds as 'A-B' (inclusive) or 'a,b,c' (or both: '0-2,7'); each 0 <= seed < 2^31, no repeats."""
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try:
+            a = seed(lo)
+            b = seed(hi) if hi else a
+        except argparse.ArgumentTypeError as e:
+            raise argparse.ArgumentTypeError(f"--seeds {text!r}: {e} (expected e.g. 0-4 or 0,2,5)") from None
+        if b < a:
+            raise argparse.ArgumentTypeError(f"--seeds {text!r}: range {a}-{b} runs backwards")
+        out += range(a, b + 1)
+    if len(set(out)) != len(out):
+        raise argparse.ArgumentTypeError(f"--seeds {text!r}: a seed is listed twice")
+    if len(out) > 1000:
+        raise argparse.ArgumentTypeError(f"--seeds {text!r}: {len(out)} trials (expected at most 1000)")
+    return out

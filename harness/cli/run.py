@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.cli.args import seed
+from harness.cli.args import seed, seed_list
 from harness.errors import BenchError
 from harness.recipe import SCALES
 
@@ -58,7 +58,11 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", default=None, help="protocol id, id@version or task/id@version (default: the "
                    "task's default protocol; only the current version runs)")
     recipe_args(p)
-    p.add_argument("--seed", type=seed, default=0, help="seed of the downstream run (0 <= seed < 2^31)")
+    trials = p.add_mutually_exclusive_group()
+    trials.add_argument("--seed", type=seed, default=None, help="seed of the downstream run (0 <= seed < 2^31; "
+                        "default 0, or seeds 0..N-1 where the protocol sets N trials)")
+    trials.add_argument("--seeds", type=seed_list, default=None, help="one trial per seed, e.g. 0-4 or 0,2,5: "
+                        "trials already recorded are not run again; prints mean +- std over the trials")
     p.add_argument("--pretrain-seed", type=seed, default=0, help="seed of the pre-training (part of its cache key)")
     p.add_argument("--checkpoint", default=None, help="evaluate this canonical checkpoint instead of pre-training")
     p.add_argument("--json", action="store_true", help="print the result record as one JSON line on stdout")
@@ -73,6 +77,17 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(fn=_pretrain)
 
 
+def trial_seeds(args: argparse.Namespace, task: str, scale: str) -> list[int]:
+    """--seeds, or --seed, or the protocol's own number of trials at this scale (seeds 0..N-1), or [0]."""
+    from harness.registry import TASKS
+    if args.seeds is not None:
+        return args.seeds
+    if args.seed is not None:
+        return [args.seed]
+    n = TASKS.protocol(task, args.protocol).resolved(scale).get("trials", 1)
+    return list(range(n))
+
+
 def _run(args: argparse.Namespace) -> None:
     from harness.cli.results import leaderboard_text
     from harness.registry import METHODS, TASKS
@@ -80,9 +95,11 @@ def _run(args: argparse.Namespace) -> None:
     if args.method and not args.checkpoint:
         METHODS.entry(args.method)
     recipe, scale = resolve_recipe_scale(args)
+    seeds = trial_seeds(args, args.task, scale)
     out = sys.stderr if args.json else sys.stdout
     from harness import runs
-    with contextlib.redirect_stdout(out):  # --json: stdout carries the record alone
+    recs = []
+    with contextlib.redirect_stdout(out):  # --json: stdout carries the records alone
         if args.checkpoint:
             ckpt = Path(args.checkpoint)
         else:
@@ -90,16 +107,35 @@ def _run(args: argparse.Namespace) -> None:
                 raise BenchError("bench run needs --method NAME or --checkpoint PATH")
             ckpt = runs.pretrain(args.method, recipe, args.pretrain_seed, args.data_root)
             print(f"checkpoint: {ckpt}")
-        rec = runs.evaluate(ckpt, args.task, args.protocol, scale, args.seed, args.data_root, args.results_root)
-        if args.method and args.checkpoint and rec["method"] != args.method:
-            print(f"note: --method {args.method} ignored; the checkpoint says method '{rec['method']}'")
-        m = rec["metrics"]
-        shown = "  ".join(f"{k} {'n/a' if m[k] is None else format(m[k], '.1f')}"
-                          for k in TASKS.card(args.task).metric_names if k in m)
-        print(f"{rec['protocol_full']} ({rec['scale']}) {rec['method']} seed {rec['seed']}: {shown}")
-        print("\n" + leaderboard_text(args.task, rec["scale"], rec["protocol"], "md", args.results_root))
+        names = TASKS.card(args.task).metric_names
+        for s in seeds:
+            rec = runs.evaluate(ckpt, args.task, args.protocol, scale, s, args.data_root, args.results_root,
+                                reuse=len(seeds) > 1)
+            if args.method and args.checkpoint and rec["method"] != args.method and not recs:
+                print(f"note: --method {args.method} ignored; the checkpoint says method '{rec['method']}'")
+            m = rec["metrics"]
+            shown = "  ".join(f"{k} {'n/a' if m[k] is None else format(m[k], '.1f')}" for k in names if k in m)
+            done = " (recorded before: not run again)" if rec["_reused"] else ""
+            print(f"{rec['protocol_full']} ({rec['scale']}) {rec['method']} seed {rec['seed']}: {shown}{done}")
+            recs.append(rec)
+        if len(recs) > 1:
+            print(trials_summary(recs, names))
+        print("\n" + leaderboard_text(args.task, recs[-1]["scale"], recs[-1]["protocol"], "md", args.results_root))
     if args.json:
-        print(json.dumps({k: v for k, v in rec.items() if k != "_path"}, sort_keys=True))
+        for rec in recs:
+            print(json.dumps({k: v for k, v in rec.items() if not k.startswith("_")}, sort_keys=True))
+
+
+def trials_summary(recs: list[dict], names: list[str]) -> str:
+    """'n trials (seeds ...): metric mean +- std, ...' (sample std, n - 1) over the records."""
+    import statistics
+    parts = []
+    for k in names:
+        vals = [r["metrics"][k] for r in recs if r["metrics"].get(k) is not None]
+        if vals:
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            parts.append(f"{k} {statistics.fmean(vals):.2f} +- {sd:.2f}")
+    return f"{len(recs)} trials (seeds {', '.join(str(r['seed']) for r in recs)}): " + "  ".join(parts)
 
 
 def _pretrain(args: argparse.Namespace) -> None:

@@ -142,3 +142,39 @@ def test_staging_of_a_killed_run_is_swept_by_the_next(tmp_path):
         (d / "predictions").mkdir(parents=True)
     store.sweep_staging(tmp_path)
     assert not killed.exists() and other.exists() and live.exists()
+
+
+def test_seeds_run_one_trial_each_and_skip_recorded_ones(tmp_path, monkeypatch, capsys):
+    """`bench run --seeds`: trials already recorded (same checkpoint file, protocol version, scale and
+    seed) are reused, the others run; the summary is mean +- sample std over the trials. The task's
+    run is replaced by a counter here: the orchestration, not a framework, is under test."""
+    from harness.api import Task, TaskResult
+    from harness.cli import main
+    calls = []
+
+    class Counting(Task):
+        def run(self, ctx):
+            calls.append(ctx.seed)
+            return TaskResult({"J&F-Mean": 10.0 + ctx.seed, "J-Mean": 1.0, "F-Mean": 2.0}, "cfg: 1")
+
+    real_load = runs.TASKS.load
+
+    def load(name):
+        obj = real_load(name)
+        stub = Counting()
+        stub.name, stub.card = obj.name, obj.card
+        return stub
+
+    monkeypatch.setattr(runs.TASKS, "load", load)
+    res = str(tmp_path / "res")
+    assert main(["run", "--method", "random", "--task", "davis_vos", "--seeds", "0-1", "--results-root", res]) == 0
+    assert calls == [0, 1]
+    assert main(["run", "--method", "random", "--task", "davis_vos", "--seeds", "0-2", "--results-root", res]) == 0
+    assert calls == [0, 1, 2]  # seeds 0 and 1 were recorded: only 2 ran
+    out = capsys.readouterr().out
+    assert "seed 1: J&F-Mean 11.0" in out and "(recorded before: not run again)" in out
+    assert "3 trials (seeds 0, 1, 2): J&F-Mean 11.00 +- 1.00" in out
+    assert main(["run", "--method", "random", "--task", "davis_vos", "--seed", "1", "--results-root", res]) == 0
+    assert calls == [0, 1, 2, 1]  # one --seed always runs
+    assert main(["run", "--method", "random", "--task", "davis_vos", "--seeds", "2-1"]) == 2
+    assert "range 2-1 runs backwards" in capsys.readouterr().err
