@@ -46,8 +46,9 @@ def _inspect_orl_pairs(args: argparse.Namespace) -> None:
     print(f"{c['images']} images, {c['boxes']} boxes, {c['pairs']} RoI pairs; top {args.top} written to {r['grid']}")
     if "precision" in r:
         p = r["precision"]
-        print(f"pair precision {p['pair_precision']:.3f} (both boxes dominated by an object: {p['both_dominated']:.3f})")
+        print(f"pair precision {p['pair_precision']:.3f}; both boxes dominated by an object: "
+              f"{p['both_dominated']:.3f}, of which the same class: {p['object_pair_precision']:.3f}")
     if "baseline" in r:
         b = r["baseline"]
-        print(f"baseline {b['checkpoint']}: pair precision {b['pair_precision']:.3f} "
-              f"(both dominated: {b['both_dominated']:.3f})")
+        print(f"baseline {b['checkpoint']}: pair precision {b['pair_precision']:.3f}; both dominated "
+              f"{b['both_dominated']:.3f}, of which the same class: {b['object_pair_precision']:.3f}")

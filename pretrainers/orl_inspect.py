@@ -5,7 +5,8 @@ where the images have instance annotations (COCO train2017, or the synthetic COC
 DenseBench's own diagnostic, the **pair precision**: the fraction of retrieved RoI pairs whose two
 boxes are each dominated by objects of the same class. A box is dominated by class c when c's
 instance masks cover the largest share of its pixels and at least `dominance` (0.5) of them; a box
-dominated by no class (mostly background) makes its pair a miss.
+dominated by no class (mostly background) makes its pair a miss; the object-pair precision counts
+only pairs whose two boxes are both dominated by an object.
 """
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def dominant_class(cmap: np.ndarray, box: list[int], dominance: float = DOMINANC
 
 
 def pair_precision(corr: dict[str, Any], maps: dict[str, np.ndarray], dominance: float = DOMINANCE) -> dict[str, float]:
-    """Pair precision of a correspondence file (and the share of pairs whose boxes are both dominated)."""
+    """Pair precision of a correspondence file, the share of pairs whose boxes are both dominated by
+    an object, and the precision among those (object pairs: a stuff-stuff pair is no miss there)."""
     names, hits, both, total = corr["images"], 0, 0, 0
     for i, per in enumerate(corr["pairs"]):
         for j, pairs in zip(corr["knn"][i], per):
@@ -65,7 +67,8 @@ def pair_precision(corr: dict[str, Any], maps: dict[str, np.ndarray], dominance:
                 hits += bool(a and a == b)
     if not total:
         raise BenchError("the correspondence holds no RoI pairs")
-    return {"pair_precision": hits / total, "both_dominated": both / total, "pairs": total}
+    return {"pair_precision": hits / total, "both_dominated": both / total,
+            "object_pair_precision": hits / both if both else 0.0, "pairs": total}
 
 
 def top_pairs_grid(corr: dict[str, Any], files: dict[str, Path], out: Path, top: int = 16, side: int = 96,

@@ -32,7 +32,8 @@ def test_pair_precision_hand_counted():
                         [0, 0, 20, 11, 5, 5, 10, 10]]],    # background | 1: miss
                       [[[5, 5, 10, 10, 2, 2, 8, 8]]]]}     # 1 | 1 (a's [2,2,8,8] is all class 1): hit
     p = pair_precision(corr, _maps())
-    assert p == {"pair_precision": pytest.approx(2 / 4), "both_dominated": pytest.approx(3 / 4), "pairs": 4}
+    assert p == {"pair_precision": pytest.approx(2 / 4), "both_dominated": pytest.approx(3 / 4),
+                 "object_pair_precision": pytest.approx(2 / 3), "pairs": 4}
 
 
 def test_grid_ranks_by_score(tmp_path):
