@@ -7,7 +7,8 @@ deep inside a run.
 """
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from harness.errors import BenchError
 
@@ -82,3 +83,37 @@ def register_res5_extra_norm() -> None:
             return seq, out_channels
 
     ROI_HEADS_REGISTRY.register(Res5ROIHeadsExtraNorm)
+
+
+def coco_eval_backend() -> str:
+    """Which COCOeval runs the COCO evaluation: Detectron2's compiled one where built with its ops,
+    else faster-coco-eval where installed (a C++ COCOeval, the same numbers: tests/benchmarks/
+    test_coco_eval_backend.py), else pycocotools (pure Python, minutes at COCO val scale)."""
+    from benchmarks.detectron2_det import has_compiled_ops
+    if has_compiled_ops():
+        return "detectron2-compiled"
+    try:
+        import faster_coco_eval  # noqa: F401
+        return "faster-coco-eval"
+    except ImportError:
+        return "pycocotools"
+
+
+@contextlib.contextmanager
+def use_coco_eval(backend: str) -> Iterator[None]:
+    """Within the block, COCOEvaluator(use_fast_impl=False) evaluates with `backend`'s COCOeval
+    (faster-coco-eval's COCOeval_faster, or pycocotools'): Detectron2 v0.6 reads the module-level
+    name `COCOeval` of detectron2.evaluation.coco_evaluation, which is swapped and restored."""
+    from detectron2.evaluation import coco_evaluation
+    if not hasattr(coco_evaluation, "COCOeval"):
+        raise _missing("detectron2.evaluation.coco_evaluation.COCOeval")
+    if backend != "faster-coco-eval":
+        yield
+        return
+    from faster_coco_eval import COCOeval_faster
+    old = coco_evaluation.COCOeval
+    coco_evaluation.COCOeval = COCOeval_faster
+    try:
+        yield
+    finally:
+        coco_evaluation.COCOeval = old

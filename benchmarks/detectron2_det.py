@@ -191,7 +191,8 @@ def _train_and_eval(cfg, out_dir: str, ds: dict[str, Any], data: list[tuple[str,
     if comm.is_main_process():
         trainer.register_hooks([_progress_hook()])
     # pycocotools prints its summaries to stdout: keep them in the run directory, not the console
-    with open(os.path.join(out_dir, "stdout.txt"), "a") as log, contextlib.redirect_stdout(log):
+    with open(os.path.join(out_dir, "stdout.txt"), "a") as log, contextlib.redirect_stdout(log), \
+            d2_adapter.use_coco_eval(d2_adapter.coco_eval_backend()):
         trainer.train()
         res = d2_adapter.last_eval_results(trainer)
         if comm.is_main_process() and not res:
@@ -232,7 +233,9 @@ class Detectron2Det(Task):
         res = json.loads((ctx.out_dir / "metrics.json").read_text())
         return TaskResult(res["metrics"], cfg.dump(),
                           notes={"conversion": report.summary(), **res["load"],
-                                 "detectron2_compiled_ops": has_compiled_ops()},
+                                 "detectron2_compiled_ops": has_compiled_ops(),
+                                 **({"coco_eval_backend": d2_adapter.coco_eval_backend()}
+                                    if spec.get("evaluator", "coco") == "coco" else {})},
                           artefacts={"config": "config.yaml", "log": "log.txt", "weights": "backbone_d2.pkl"})
 
     def framework_config(self, spec: dict[str, Any], scale: str) -> str:

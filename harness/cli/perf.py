@@ -1,4 +1,5 @@
-"""`bench perf`: training step time and peak memory per method; `--davis`: J&F scoring speed."""
+"""`bench perf`: training step time and peak memory per method; `--davis`: J&F scoring speed;
+`--coco-eval`: COCO evaluation time, pycocotools against faster-coco-eval."""
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,30 @@ def add(sub: argparse._SubParsersAction) -> None:
     # DAVIS-2017 val has 30 sequences of 25-104 frames (about 67 on average) at 854x480
     p.add_argument("--davis-sequences", type=positive, default=8, help="synthetic 854x480 sequences to score (default 8)")
     p.add_argument("--davis-frames", type=positive, default=40, help="frames per sequence (default 40)")
+    p.add_argument("--coco-eval", action="store_true", help="instead: COCO evaluation time, pycocotools against "
+                   "faster-coco-eval, box and mask, same numbers checked")
+    p.add_argument("--coco-images", type=positive, default=5000, help="synthetic val images (default 5000, COCO val's size)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_perf)
+
+
+def _entry(name: str):
+    from importlib.metadata import entry_points
+    eps = [ep for ep in entry_points(group="densebench.perf") if ep.name == name]
+    if not eps:
+        raise BenchError(f"no '{name}' benchmark registered (entry point group densebench.perf)")
+    return eps[0].load()
+
+
+def _coco_eval(args: argparse.Namespace) -> None:
+    r = _entry("coco-eval")(n_images=args.coco_images)
+    if args.json:
+        print(json.dumps(r))
+        return
+    print(f"COCO evaluation of {r['detections']} detections on {r['images']} synthetic images:")
+    for iou in ("bbox", "segm"):
+        print(f"  {iou}: pycocotools {r[f'{iou}_pycocotools_s']} s, faster-coco-eval {r[f'{iou}_faster-coco-eval_s']} s, "
+              f"{r[f'{iou}_speedup']}x faster; largest difference of the 12 summary numbers {r[f'{iou}_max_abs_diff']:.2g}")
 
 
 def _davis(args: argparse.Namespace) -> None:
@@ -38,6 +61,8 @@ def _davis(args: argparse.Namespace) -> None:
 def _perf(args: argparse.Namespace) -> None:
     if args.davis:
         return _davis(args)
+    if args.coco_eval:
+        return _coco_eval(args)
     from harness.registry import METHODS
     names = args.method or [n for n in METHODS.names() if "mini" in METHODS.card(n).recipes
                             and METHODS.card(n).recipe("mini").train is not None]
