@@ -1,11 +1,13 @@
-"""Leaderboard tables from result records: one row per (method, checkpoint) of the same protocol and
+"""Leaderboard tables from result records: one row per (method, pre-training) of the same protocol and
 scale, each metric as mean +- std over seeds, the best mean per column marked (the highest, or the
 lowest for a metric whose task card says lower is better).
 
-Rows of different protocols or scales are never put side by side: they are not comparable. A
-checkpoint is identified by the hash of its weights (not of its file: the same weights trained in
-two homes are one row). Only seeds that varied the result count: runs of a deterministic task (its
-card's uses_seed is false) with different seeds are one number, not several.
+Rows of different protocols or scales are never put side by side: they are not comparable. A row's
+pre-training is its recipe and recipe version where DenseBench pre-trained it (`mini@v2`): the
+checkpoints of one recipe's pre-training seeds pool into one row, each (pre-training seed, downstream
+seed) one trial. An imported checkpoint (no recipe) is identified by the hash of its weights (not of
+its file: the same weights in two homes are one row). Only seeds that varied the result count: runs
+of a deterministic task (its card's uses_seed is false) with different seeds are one number, not several.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None
     def varied(r: dict[str, Any]) -> bool:
         return (r.get("seeds") or {}).get("downstream", r["seed"]) is not None
 
-    rows = [{"method": r["method"], "checkpoint": (r.get("weights_sha256") or r["checkpoint_sha256"])[:8],
+    rows = [{"method": r["method"], "checkpoint": identity(r), "pseed": pretrain_seed(r),
              "protocol": r["protocol_full"], "scale": r["scale"], "seed": r["seed"] if varied(r) else -1,
              "seed_varied": varied(r), "created": r.get("created", ""), **r["metrics"]}
             for r in records if r["task"] == task and (scale is None or r["scale"] == scale)
@@ -36,19 +38,37 @@ def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None
         raise BenchError(f"no results for task '{task}'" + (f" at scale '{scale}'" if scale else "")
                          + " (run `bench run --task ...` first)")
     df = pd.DataFrame(rows).sort_values("created", kind="stable")
-    df = df.drop_duplicates(["protocol", "scale", "method", "checkpoint", "seed"], keep="last")
+    df = df.drop_duplicates(["protocol", "scale", "method", "checkpoint", "pseed", "seed"], keep="last")
     return df.drop(columns="created").reset_index(drop=True)
 
 
+def pretrain_seed(r: dict[str, Any]) -> int:
+    """The record's pre-training seed where DenseBench pre-trained it (-1: imported weights)."""
+    s = (r.get("seeds") or {}).get("pretrain")
+    return -1 if s is None or not (r.get("pretrain") or {}).get("recipe") else int(s)
+
+
+def identity(r: dict[str, Any]) -> str:
+    """A row's pre-training: `recipe@vN` for DenseBench's own (its seeds pool), else the weights' hash."""
+    p = r.get("pretrain") or {}
+    if pretrain_seed(r) >= 0:
+        return f"{p['recipe']}@v{p.get('recipe_version')}"
+    return (r.get("weights_sha256") or r["checkpoint_sha256"])[:8]
+
+
 def summarise(df: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
-    """Group by (protocol, scale, method, checkpoint): mean, std and count over seeds."""
+    """Group by (protocol, scale, method, pre-training): mean, std and count over trials
+    (pre-training seed x downstream seed)."""
     metrics = [m for m in metrics if m in df.columns] or [c for c in df.columns if "/" in c]
     df = df.assign(**{m: pd.to_numeric(df[m], errors="coerce") for m in metrics})  # null (no value) -> NaN
     g = df.groupby(KEYS, sort=True)
     out = g[metrics].agg(["mean", "std"])
-    out["seeds"] = g["seed"].nunique()  # seeds that varied the result (a deterministic task: 1)
-    varied = g["seed_varied"].any() if "seed_varied" in df.columns else g["seed"].count() > 0
-    out["varied"] = varied.map({True: "downstream", False: "none"})
+    # trials that varied the result (a deterministic task on one checkpoint: 1)
+    out["seeds"] = g.size() if "pseed" in df.columns else g["seed"].nunique()
+    down = g["seed_varied"].any() if "seed_varied" in df.columns else g["seed"].count() > 0
+    pre = g["pseed"].nunique() > 1 if "pseed" in df.columns else down & False
+    out["varied"] = [("pretrain+downstream" if p else "downstream") if d else ("pretrain" if p else "none")
+                     for p, d in zip(pre, down)]
     return out
 
 
@@ -75,7 +95,7 @@ def render(summary: pd.DataFrame, fmt: str, higher_is_better: dict[str, bool] | 
     blocks = []
     for (proto, prof), part in summary.groupby(level=["protocol", "scale"], sort=True):
         best = {m: part[(m, "mean")].max() if hib.get(m, True) else part[(m, "mean")].min() for m in metrics}
-        head = "| method | ckpt | seeds | " + " | ".join(metrics) + " |"
+        head = "| method | pre-training | seeds | " + " | ".join(metrics) + " |"
         lines = [f"{proto} ({prof})", "", head, "|" + "---|" * (3 + len(metrics))]
         for idx, row in part.iterrows():
             cells = []
@@ -83,7 +103,8 @@ def render(summary: pd.DataFrame, fmt: str, higher_is_better: dict[str, bool] | 
                 mu, sd = row[(m, "mean")], row[(m, "std")]
                 cell = "n/a" if pd.isna(mu) else f"{mu:.1f}" + (f" +- {sd:.1f}" if pd.notna(sd) else "")
                 cells.append(f"**{cell}**" if mu == best[m] and len(part) > 1 else cell)
-            n = f"{int(row[('seeds', '')])}" + (" (deterministic)" if row[("varied", "")] == "none" else "")
+            n = f"{int(row[('seeds', '')])}" + {"none": " (deterministic)", "pretrain": " (pre-training seeds)"}.get(
+                row[("varied", "")], "")
             lines.append(f"| {idx[2]} | {idx[3]} | {n} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -137,3 +137,24 @@ def test_identity_is_the_weights_and_deterministic_tasks_count_one_seed(tmp_path
     assert main(["leaderboard", "--task", "davis_vos", "--results-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.count("| mocov2 |") == 1 and "| mocov2 | eeeeeeee | 1 (deterministic) | 22.0 | 21.0 | 23.0 |" in out
+
+
+def test_pretraining_seeds_of_one_recipe_pool_into_one_row(tmp_path, capsys):
+    """Checkpoints DenseBench pre-trained with one recipe at seeds 0-2 are one row of 3 trials (each
+    pre-training seed x downstream seed one trial); an imported checkpoint stays a row of its weights."""
+    from harness.cli import main
+    proto = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x")
+    for pseed, ap in ((0, 30.0), (1, 32.0), (2, 34.0), (None, 20.0)):
+        sha = (f"{pseed}" if pseed is not None else "f") * 64
+        meta = {"method": "orl", "arch": "resnet18", "weights_sha256": sha, "seed": pseed,
+                "recipe": "mini" if pseed is not None else None, "recipe_version": 1}
+        staged, final = store.stage_run_dir(tmp_path, "coco_det", proto, "mini", "orl", sha, 0)
+        rec = store.make_record(checkpoint=Checkpoint(Path("x"), {}, meta, sha), task="coco_det", protocol=proto,
+                                scale="mini", seed=0, result=TaskResult({"bbox/AP": ap, "segm/AP": ap}, "c"),
+                                direction=TASKS.card("coco_det").direction(), wall_s=1.0, world_size=1)
+        store.write_record(staged, rec)
+        store.publish_run_dir(staged, final)
+    assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| orl | mini@v1 | 3 | **32.0 +- 2.0** | **32.0 +- 2.0** |" in out
+    assert "| orl | ffffffff | 1 | 20.0 | 20.0 |" in out
