@@ -178,3 +178,17 @@ def test_seeds_run_one_trial_each_and_skip_recorded_ones(tmp_path, monkeypatch, 
     assert calls == [0, 1, 2, 1]  # one --seed always runs
     assert main(["run", "--method", "random", "--task", "davis_vos", "--seeds", "2-1"]) == 2
     assert "range 2-1 runs backwards" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["coco_det_c4", "voc_det"])
+def test_c4_tasks_run_end_to_end(task, tmp_path):
+    """One short mini run per C4 task (random init, 2 iterations): synthetic data in the real layout ->
+    Detectron2 with Res5ROIHeadsExtraNorm (res5 loaded strictly, its extra norm new) -> evaluator -> record."""
+    ck = runs.pretrain("random", "mini", 0)
+    rec = runs.evaluate(ck, task, None, "mini", results_root=tmp_path, overrides=TINY_D2)
+    assert {"bbox/AP", "bbox/AP50", "bbox/AP75"} <= set(rec["metrics"])
+    assert ("segm/AP" in rec["metrics"]) == (task == "coco_det_c4")
+    assert "roi_heads.res5.norm" in rec["notes"]["initialised_from_scratch"]
+    assert rec["notes"]["conversion"].startswith(f"{len(expected_keys('resnet18'))} tensors converted, 0 dropped")
+    assert all(v is None or 0 <= v <= 100 for v in rec["metrics"].values())
