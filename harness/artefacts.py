@@ -52,24 +52,41 @@ def locked(path: Path) -> Iterator[None]:
         yield
 
 
-def save_arrays(path: Path, arrays: list[np.ndarray]) -> None:
-    """A list of arrays (any shapes) as one .npz, written atomically: a0, a1, ..."""
+Item = np.ndarray | tuple[np.ndarray, ...]
+
+
+def save_arrays(path: Path, items: list[Item]) -> None:
+    """A list of arrays, or of tuples of arrays (any shapes), as one .npz written atomically:
+    a0, a1, ... or a0_0, a0_1, ... (the count of each tuple in n0, n1, ...)."""
+    named: dict[str, np.ndarray] = {}
+    for i, a in enumerate(items):
+        if isinstance(a, tuple):
+            named[f"n{i}"] = np.array(len(a))
+            named.update({f"a{i}_{k}": x for k, x in enumerate(a)})
+        else:
+            named[f"a{i}"] = a
     buf = io.BytesIO()
-    np.savez(buf, **{f"a{i}": a for i, a in enumerate(arrays)})
+    np.savez(buf, **named)
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_arrays(path: Path) -> list[np.ndarray]:
+def load_arrays(path: Path) -> list[Item]:
     """The list written by save_arrays."""
     with np.load(path, allow_pickle=False) as z:
-        return [z[f"a{i}"] for i in range(len(z.files))]
+        names = set(z.files)
+        out: list[Item] = []
+        i = 0
+        while f"a{i}" in names or f"n{i}" in names:
+            out.append(z[f"a{i}"] if f"a{i}" in names else tuple(z[f"a{i}_{k}"] for k in range(int(z[f"n{i}"]))))
+            i += 1
+        return out
 
 
-def map_chunks(n: int, compute: Callable[[range], list[np.ndarray]], out: Path, chunk: int = 64,
-               workers: int = 1, desc: str = "", progress: bool = True) -> list[np.ndarray]:
+def map_chunks(n: int, compute: Callable[[range], list[Item]], out: Path, chunk: int = 64,
+               workers: int = 1, desc: str = "", progress: bool = True) -> list[Item]:
     """[compute(items)...] over items 0..n-1 in chunks, cached as the artefact `out` (.npz).
 
-    compute(range of item indices) -> one array per item; it must be a picklable, pure function of
+    compute(range of item indices) -> one array (or tuple of arrays) per item; it must be a picklable, pure function of
     the indices (workers > 1 run chunks in separate processes). Finished chunks are kept in
     `<out>.parts/` until the merge, so an interrupted call resumes where it stopped.
     """

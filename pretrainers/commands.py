@@ -52,3 +52,20 @@ def _inspect_orl_pairs(args: argparse.Namespace) -> None:
         b = r["baseline"]
         print(f"baseline {b['checkpoint']}: pair precision {b['pair_precision']:.3f}; both dominated "
               f"{b['both_dominated']:.3f}, of which the same class: {b['object_pair_precision']:.3f}")
+
+
+def add_inspect_ucm(isub: argparse._SubParsersAction) -> None:
+    s = isub.add_parser("ucm", help="hiergroup's grouping of an image: the image, its UCM and its finest regions (PNG)")
+    s.add_argument("--image", required=True, help="image file")
+    s.add_argument("--out", default="ucm.png", help="PNG to write (default ucm.png)")
+    s.add_argument("--edges-model", default=None, help="the BSDS500 structured-edge model file (model.yml.gz): "
+                                                       "structured edges as the paper; default: the gradient fallback")
+    s.add_argument("--max-regions", type=positive, default=40, help="regions at the finest level (default 40, the paper's)")
+    s.set_defaults(fn=_inspect_ucm)
+
+
+def _inspect_ucm(args: argparse.Namespace) -> None:
+    from pretrainers.hiergroup_ucm import EdgeSettings, ucm_figure
+    settings = EdgeSettings("structured" if args.edges_model else "gradient", args.edges_model, args.max_regions)
+    r = ucm_figure(args.image, args.out, settings)
+    print(f"{r['regions']} regions ({settings.edges} edges); image | UCM | regions written to {r['out']}")

@@ -66,3 +66,12 @@ def test_artefact_path_is_keyed_by_content_not_order_of_keys():
     a = artefact_path("k", {"x": 1, "y": [1, 2]}, "npz")
     assert a == artefact_path("k", {"y": [1, 2], "x": 1}, "npz")
     assert a != artefact_path("k", {"x": 2, "y": [1, 2]}, "npz")
+
+
+def test_items_may_be_tuples_of_arrays(tmp_path):
+    from harness.artefacts import save_arrays
+    items = [(np.zeros((2, 3)), np.arange(4)), np.ones(1), (np.eye(2),)]
+    save_arrays(tmp_path / "t.npz", items)
+    got = load_arrays(tmp_path / "t.npz")
+    assert isinstance(got[0], tuple) and got[0][1].tolist() == [0, 1, 2, 3] and got[1].tolist() == [1.0]
+    assert isinstance(got[2], tuple) and len(got[2]) == 1 and got[2][0].tolist() == [[1, 0], [0, 1]]
