@@ -49,8 +49,9 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """SGD or LARS (harness.engine.optim). lr_scaling 'linear': lr x global batch / 256."""
-    name: Literal["sgd", "lars"]
+    """SGD, LARS or Adam (harness.engine.optim). lr_scaling 'linear': lr x global batch / 256.
+    Adam: torch's Adam with L2 weight decay, betas (0.9, 0.999) (momentum unused)."""
+    name: Literal["sgd", "lars", "adam"]
     lr: float
     weight_decay: float
     momentum: float = 0.9
@@ -61,12 +62,15 @@ class OptimizerSpec:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """Linear warm-up from warmup_from x lr, then cosine to final_lr, evaluated per iteration or epoch."""
-    name: Literal["cosine", "constant"] = "cosine"
+    """Linear warm-up from warmup_from x lr, then cosine to final_lr, evaluated per iteration or epoch;
+    'step': lr x gamma at each epoch in milestones (Zhang & Maire: x0.1 at 25, 45, 60)."""
+    name: Literal["cosine", "constant", "step"] = "cosine"
     per: Literal["iter", "epoch"] = "iter"
     warmup_epochs: float = 0
     warmup_from: float = 0.0
     final_lr: float = 0.0
+    milestones: tuple[int, ...] = ()  # epochs, for 'step'
+    gamma: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ class Recipe:
         d.pop("source")
         if not d["after"]:  # absent from single-stage recipes: their cache keys predate the field
             d.pop("after")
+        sched = (d.get("train") or {}).get("schedule")
+        if sched is not None and sched["name"] != "step":  # keys that predate the step schedule
+            sched.pop("milestones")
+            sched.pop("gamma")
         return d
 
     def stages(self) -> dict[str, tuple[str, str]]:

@@ -1,5 +1,5 @@
-"""Optimisers and schedules named in PROTOCOLS.md: SGD, LARS (1-D params / BN / bias excluded),
-warm-up + cosine learning rate per iteration (or per epoch), and EMA momentum schedules."""
+"""Optimisers and schedules named in PROTOCOLS.md: SGD, LARS (1-D params / BN / bias excluded), Adam,
+warm-up + cosine (or step) learning rate per iteration (or per epoch), and EMA momentum schedules."""
 from __future__ import annotations
 
 import math
@@ -63,6 +63,8 @@ def build_optimizer(model: torch.nn.Module, spec: OptimizerSpec, base_lr: float)
     groups = param_groups(model, spec.exclude_1d, spec.weight_decay)
     if spec.name == "sgd":
         return torch.optim.SGD(groups, lr=base_lr, momentum=spec.momentum)
+    if spec.name == "adam":
+        return torch.optim.Adam(groups, lr=base_lr)
     return LARS(groups, lr=base_lr, momentum=spec.momentum, eta=spec.eta)
 
 
@@ -75,7 +77,8 @@ def lr_at(it: int, total: int, iters_per_epoch: int, lr: float, sched: ScheduleS
     """Learning rate at iteration `it` (0-based) of `total`.
 
     Warm-up is linear from warmup_from*lr to lr over warmup_epochs, then cosine to final_lr,
-    evaluated per iteration or per epoch (sched.per); 'constant' keeps lr after the warm-up.
+    evaluated per iteration or per epoch (sched.per); 'constant' keeps lr after the warm-up; 'step'
+    multiplies lr by gamma at the start of each milestone epoch.
     """
     warm = int(sched.warmup_epochs * iters_per_epoch)
     if it < warm:
@@ -83,6 +86,8 @@ def lr_at(it: int, total: int, iters_per_epoch: int, lr: float, sched: ScheduleS
         return start + (lr - start) * it / warm
     if sched.name == "constant":
         return lr
+    if sched.name == "step":
+        return lr * sched.gamma ** sum(it // iters_per_epoch >= m for m in sched.milestones)
     final = sched.final_lr
     if sched.per == "epoch":
         t, n = it // iters_per_epoch - warm // max(iters_per_epoch, 1), total // iters_per_epoch - warm // max(iters_per_epoch, 1)

@@ -55,6 +55,18 @@ def test_cosine_per_epoch_is_constant_within_epoch():
     assert lr_at(99, 100, 10, 0.3, sched) == pytest.approx(0.3 * 0.5 * (1 + math.cos(math.pi * 9 / 10)))
 
 
+def test_step_schedule_and_adam():
+    """Zhang & Maire: Adam lr 1e-2, x0.1 at epochs 25, 45 and 60 of 80 (10 iterations per epoch here)."""
+    from harness.recipe import ScheduleSpec, OptimizerSpec
+    from harness.engine.optim import build_optimizer
+    s = ScheduleSpec(name="step", per="epoch", milestones=(25, 45, 60), gamma=0.1)
+    got = [lr_at(e * 10, 800, 10, 1e-2, s) for e in (0, 24, 25, 44, 45, 59, 60, 79)]
+    assert got == pytest.approx([1e-2, 1e-2, 1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5])
+    assert lr_at(259, 800, 10, 1e-2, s) == pytest.approx(1e-3)  # the whole epoch 25 at the decayed rate
+    opt = build_optimizer(torch.nn.Linear(2, 2), OptimizerSpec(name="adam", lr=1e-2, weight_decay=0.0), 1e-2)
+    assert isinstance(opt, torch.optim.Adam) and opt.param_groups[0]["lr"] == 1e-2
+
+
 def test_ema_momentum_schedules():
     ema = EMASpec(base=0.99, schedule="cosine")
     assert momentum_at(0, 1000, ema) == pytest.approx(0.99)
