@@ -37,14 +37,25 @@ SCALES = ("paper", "mini")
 
 
 @dataclass(frozen=True)
-class DataSpec:
-    """The pre-training images: a layout's split; `synth` (generator parameters) = synthetic data."""
+class DataSource:
+    """Another layout's split pre-trained on together with the recipe's main one (`data.also`)."""
     layout: str
     split: str
     synth: dict | None = None
 
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The pre-training images: a layout's split; `synth` (generator parameters) = synthetic data;
+    `also`: more sources whose images join the set (Zhang & Maire: VOC train_aug + COCO train)."""
+    layout: str
+    split: str
+    synth: dict | None = None
+    also: tuple[DataSource, ...] = ()
+
     def label(self) -> str:
-        return f"{self.layout}:{self.split}" + (" (synthetic)" if self.synth is not None else "")
+        return " + ".join(f"{d.layout}:{d.split}" + (" (synthetic)" if d.synth is not None else "")
+                          for d in (self, *self.also))
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,8 @@ class Recipe:
         d.pop("source")
         if not d["after"]:  # absent from single-stage recipes: their cache keys predate the field
             d.pop("after")
+        if d.get("data") and not d["data"]["also"]:  # the same for single-source data
+            d["data"].pop("also")
         sched = (d.get("train") or {}).get("schedule")
         if sched is not None and sched["name"] != "step":  # keys that predate the step schedule
             sched.pop("milestones")

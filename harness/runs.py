@@ -42,9 +42,10 @@ def _data_identity(recipe: Any, root: Path | None) -> Any:
     version and parameters' hash), or a real set's layout and split."""
     if root is None:
         return None
-    if recipe.data.synth is not None:
-        return root.name
-    return {"layout": recipe.data.layout, "split": recipe.data.split}
+    from harness.data import recipe_data_root
+    ident = [recipe_data_root(d).name if d.synth is not None else {"layout": d.layout, "split": d.split}
+             for d in (recipe.data, *recipe.data.also)]
+    return ident[0] if len(ident) == 1 else ident
 
 
 @contextlib.contextmanager
@@ -102,11 +103,11 @@ def _train_entry(method_name: str, recipe: Any, seed: int, root: Path | None, ou
 
     from harness.api import StageContext
     from harness.checkpoint import backbone_state, save_canonical, save_heads, weights_sha256
-    from harness.data import pretrain_files
+    from harness.data import recipe_files
     method = METHODS.load(method_name)
     method.params(recipe)  # a wrong hyper-parameter fails before any data is made
     threads = torch.get_num_threads()
-    files = pretrain_files(recipe.data.layout, root, recipe.data.split) if recipe.train is not None else []
+    files = recipe_files(recipe.data, data_root) if recipe.train is not None else []
     prepared = method.prepare(recipe, StageContext(seed, files, stages, out, data_root, progress,
                                                    workers=max(1, threads)))
     torch.manual_seed(seed)

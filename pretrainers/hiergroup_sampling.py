@@ -84,13 +84,16 @@ def _restrict(p: np.ndarray, present: np.ndarray) -> np.ndarray:
     return q / s if s > 0 else q
 
 
-def cross_image_negatives(batch: int, n_anchors: int, n_cns: int, n_pixels: int,
-                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """cns: for each image b and each of its n_anchors anchors, n_cns (image, flat pixel) pairs drawn
-    uniformly from the other images of the batch. Returns (images [B, A, n_cns], pixels [B, A, n_cns])."""
-    if batch < 2 and n_cns > 0:
+def cross_image_draws(n_anchors: int, n_cns: int, n_pixels: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """cns for one image, drawn before the batch exists: (offsets [A, n_cns] >= 0, pixels [A, n_cns]).
+    other_image() turns an offset into another image of the batch."""
+    return (rng.integers(0, 2 ** 31 - 1, size=(n_anchors, n_cns)).astype(np.int64),
+            rng.integers(0, n_pixels, size=(n_anchors, n_cns)).astype(np.int64))
+
+
+def other_image(b: np.ndarray | int, offset: np.ndarray, batch: int) -> np.ndarray:
+    """The batch index a cross-image negative of image b comes from: never b itself (batch >= 2),
+    uniform over the batch's other images: (b + 1 + offset mod (batch - 1)) mod batch."""
+    if batch < 2:
         raise ValueError("cross-image negatives need at least 2 images per batch")
-    shift = rng.integers(1, batch, size=(batch, n_anchors, n_cns)) if n_cns else np.zeros((batch, n_anchors, 0), int)
-    images = (np.arange(batch)[:, None, None] + shift) % batch          # never the anchor's own image
-    pixels = rng.integers(0, n_pixels, size=(batch, n_anchors, n_cns))
-    return images.astype(np.int64), pixels.astype(np.int64)
+    return (b + 1 + offset % (batch - 1)) % batch

@@ -91,6 +91,11 @@ def recipe_data_root(data, data_root: str | os.PathLike | None = None) -> Path: 
     return real_root(data.layout, data_root)
 
 
+def recipe_files(data, data_root: str | os.PathLike | None = None) -> list[Path]:  # data: DataSpec
+    """Every pre-training image of a recipe: its main source's, then each of `also`'s."""
+    return [f for d in (data, *data.also) for f in pretrain_files(d.layout, recipe_data_root(d, data_root), d.split)]
+
+
 def pretrain_files(layout: str, root: Path, split: str) -> list[Path]:
     """Sorted image files a pre-trainer reads (labels unused); error naming what was expected."""
     if layout == "coco":
@@ -98,10 +103,23 @@ def pretrain_files(layout: str, root: Path, split: str) -> list[Path]:
         from harness.data.verify import require_valid
         require_valid("coco", root, split)  # every image present and decoding, before any training
         return image_files(root, split)
+    if layout == "voc":
+        from harness.data.verify import require_valid
+        require_valid("voc", root, split)
+        return sorted({img for img, _ in _voc_pairs(root, split)})
     if layout == "imagenet":
         files = sorted((root / split).glob("*/*.JPEG"))
         if not files:
             raise BenchError(f"{root / split}: expected ILSVRC-2012 class folders <wnid>/*.JPEG "
                              "(extract ILSVRC2012_img_train.tar there)")
         return files
-    raise BenchError(f"layout '{layout}' has no pre-training image list (expected coco or imagenet)")
+    raise BenchError(f"layout '{layout}' has no pre-training image list (expected coco, voc or imagenet)")
+
+
+def _voc_pairs(root: Path, split: str) -> list[tuple[Path, Path]]:
+    from harness.data.verify import _seg_pairs
+    problems: list[str] = []
+    pairs = _seg_pairs("voc", root, split, problems)
+    if problems:
+        raise BenchError(problems[0])
+    return pairs

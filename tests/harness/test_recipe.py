@@ -52,7 +52,7 @@ def test_extends_and_typed_values(tmp_path):
     ("optimizer: {name: sgd,", "optimzer: {name: sgd,", r"recipes.paper.train.optimzer: unknown key; did you mean 'optimizer'\?"),
     ("    arch: resnet50\n", "", r"recipes.paper.arch: missing \(required\)"),
     ("batch_size: 64", "batch_size: sixty-four", r"recipes.paper.train.batch_size: expected an integer, got 'sixty-four'"),
-    ("name: sgd,", "name: adam,", r"recipes.paper.train.optimizer.name: 'adam' is not one of sgd, lars"),
+    ("name: sgd,", "name: adamw,", r"recipes.paper.train.optimizer.name: 'adamw' is not one of sgd, lars, adam"),
     ("scale: paper", "scale: mimi", r"recipes.paper.scale: 'mimi' is not one of paper, mini"),
     ("extends: paper", "extends: papr", r"recipes.longer.extends: 'papr' is not another recipe"),
     ("source: nowhere", "source: nowhere\nowner: me", r"toy.yaml: owner: unknown key"),

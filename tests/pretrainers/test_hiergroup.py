@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pretrainers.hiergroup import Hypercolumn, hiergroup_loss
-from pretrainers.hiergroup_sampling import cross_image_negatives, region_probabilities, sample_pixels
+from pretrainers.hiergroup_sampling import cross_image_draws, other_image, region_probabilities, sample_pixels
 
 # R0 and R1 merge at height 0.5, R2 joins them at 2.0 (an ultrametric: d(0,2) = d(1,2))
 D = np.array([[0.0, 0.5, 2.0], [0.5, 0.0, 2.0], [2.0, 2.0, 0.0]])
@@ -50,13 +50,18 @@ def test_sampled_pixels_follow_the_regions():
 
 
 def test_cross_image_negatives_never_come_from_the_anchors_image():
-    images, pixels = cross_image_negatives(4, 7, 5, 100, np.random.default_rng(1))
-    assert images.shape == pixels.shape == (4, 7, 5)
-    for b in range(4):
-        assert b not in images[b] and set(np.unique(images[b])) <= {0, 1, 2, 3}
-    assert cross_image_negatives(4, 7, 0, 100, np.random.default_rng(1))[0].shape == (4, 7, 0)
+    rng = np.random.default_rng(1)
+    for batch in (2, 3, 5):
+        seen = set()
+        for b in range(batch):
+            offsets, pixels = cross_image_draws(7, 5, 100, rng)
+            imgs = other_image(b, offsets, batch)
+            assert offsets.shape == pixels.shape == (7, 5) and pixels.max() < 100
+            assert b not in imgs and set(imgs.ravel()) <= set(range(batch))
+            seen |= {(b, int(i)) for i in imgs.ravel()}
+        assert len(seen) == batch * (batch - 1)  # every other image is reachable
     with pytest.raises(ValueError):
-        cross_image_negatives(1, 7, 5, 100, np.random.default_rng(1))
+        other_image(0, np.zeros(3, int), 1)
 
 
 def test_loss_against_a_loop():
