@@ -78,6 +78,11 @@ def _entry(method_name: str, recipe_name: str, seed: int, data_root: str | None,
     return recipe, root, key, home() / "checkpoints" / method_name / f"{recipe_name}-{key}"
 
 
+def checkpoint_path(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None) -> Path:
+    """Where `pretrain` keeps (or would write) this pre-training's canonical checkpoint; nothing runs."""
+    return _entry(method_name, recipe_name, seed, data_root)[3] / "backbone.safetensors"
+
+
 def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None,
              progress: bool = True, overrides: dict[str, Any] | None = None,
              stage_overrides: dict[str, dict] | None = None) -> Path:

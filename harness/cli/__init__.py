@@ -14,10 +14,10 @@ import os
 import sys
 from importlib.metadata import entry_points
 
-from harness.cli import convert, data, doctor, inspect, ls, perf, protocol, results, run, table
+from harness.cli import convert, data, doctor, inspect, ls, perf, protocol, results, run, sweep, table
 from harness.errors import BenchError
 
-COMMANDS = (ls, run, convert, data, results, perf, inspect, doctor, protocol, table)
+COMMANDS = (ls, run, convert, data, results, perf, inspect, doctor, protocol, table, sweep)
 
 
 class _Parser(argparse.ArgumentParser):

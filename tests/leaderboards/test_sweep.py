@@ -1,0 +1,43 @@
+"""bench sweep: the trials a paper table needs, pre-trainings before evaluations, recorded trials skipped."""
+import pytest
+
+from harness.errors import BenchError
+from leaderboards import sweep
+from leaderboards.published import all_tables
+
+
+def test_plan_covers_registered_methods_measured_columns_and_seeds():
+    t = all_tables()["orl_coco_det"]
+    trials = sweep.plan(t, "mini", [0, 1])
+    methods = {x.method for x in trials}
+    assert {"random", "mocov2", "densecl", "byol", "orl"} <= methods and None not in methods
+    assert {(x.task, x.protocol) for x in trials} == {("coco_det", "r50_fpn_4conv1fc_syncbn_1x")}
+    assert len(trials) == len(methods) * 2
+    assert sweep.Trial("orl", "mini", "coco_det", "p", 2).run_args("mini")[-4:] == ["--pretrain-seed", "2", "--seed", "2"]
+
+
+def test_plan_refuses_a_table_with_nothing_to_measure():
+    t = all_tables()["orl_classification"]
+    with pytest.raises(BenchError, match="nothing DenseBench can measure"):
+        sweep.plan(t, "mini", [0])
+
+
+def test_run_pretrains_first_then_evaluates_only_what_is_missing(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(sweep, "recorded", lambda t, *a: t.seed == 0)  # seed 0 recorded before
+    monkeypatch.setattr(sweep, "_bench", lambda args, env, log: calls.append((args[0], env.get("OMP_NUM_THREADS"))) or 0)
+    trials = [sweep.Trial(m, "mini", "coco_det", "p", s) for m in ("a", "b") for s in (0, 1)]
+    r = sweep.run(trials, "mini", 1, None, None, tmp_path / "log", progress=False)
+    assert r == {"trials": 4, "skipped": 2, "ran": 2, "failed": []}
+    assert [c[0] for c in calls] == ["pretrain", "pretrain", "run", "run"]
+    calls.clear()
+    monkeypatch.setattr(sweep, "_bench", lambda args, env, log: calls.append(args[0]) or 1)
+    r = sweep.run(trials, "mini", 1, None, None, tmp_path / "log", progress=False)
+    assert r["failed"] == ["pretrain --method a --recipe mini --seed 1", "pretrain --method b --recipe mini --seed 1"]
+    assert calls == ["pretrain", "pretrain"]  # no evaluation of a checkpoint whose pre-training failed
+
+
+def test_cli_names_an_unknown_table(capsys):
+    from harness.cli import main
+    assert main(["sweep", "--table", "pixpro_t9"]) == 2
+    assert "did you mean" in capsys.readouterr().err
