@@ -168,16 +168,18 @@ def read_record(path: Path) -> dict[str, Any]:
     return {**check_record(raw, path), "_path": str(path)}
 
 
-def iter_records(root: str | Path | None = None, problems: list[str] | None = None) -> list[dict[str, Any]]:
+def iter_records(root: str | Path | None = None, problems: list[str] | None = None,
+                 with_paths: bool = False) -> list[dict[str, Any]]:
     """All records under the results root (sorted by path). A malformed record is a one-line error,
-    or, when a `problems` list is given, skipped and reported there."""
+    or, when a `problems` list is given, skipped and reported there. with_paths: each record gets
+    "_path", its record.json (for the run folder's artefacts)."""
     out = []
     base = results_root(root)
     for p in sorted(base.rglob("record.json")):
         if STAGING in p.relative_to(base).parts:
             continue
         try:
-            out.append(read_record(p))
+            out.append({**read_record(p), "_path": str(p)} if with_paths else read_record(p))
         except BenchError as e:
             if problems is None:
                 raise

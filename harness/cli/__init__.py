@@ -14,10 +14,10 @@ import os
 import sys
 from importlib.metadata import entry_points
 
-from harness.cli import convert, data, doctor, inspect, ls, perf, protocol, results, run, sweep, table
+from harness.cli import convert, data, doctor, inspect, ls, perf, protocol, report, results, run, sweep, table
 from harness.errors import BenchError
 
-COMMANDS = (ls, run, convert, data, results, perf, inspect, doctor, protocol, table, sweep)
+COMMANDS = (ls, run, convert, data, results, perf, inspect, doctor, protocol, table, sweep, report)
 
 
 class _Parser(argparse.ArgumentParser):
