@@ -71,6 +71,9 @@ def add(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("pretrain", help="pre-train a method (works under torchrun) and print the checkpoint path")
     p.add_argument("--method", required=True)
+    p.add_argument("--launcher", choices=["torchrun", "slurm"], default="torchrun",
+                   help="where the process group's variables come from: torchrun's (default; also one process "
+                        "without it) or SLURM's (srun, one task per process)")
     recipe_args(p)
     p.add_argument("--seed", type=seed, default=0, help="seed of the pre-training (0 <= seed < 2^31)")
     common(p)
@@ -139,6 +142,10 @@ def trials_summary(recs: list[dict], names: list[str]) -> str:
 
 
 def _pretrain(args: argparse.Namespace) -> None:
+    import os
+    if args.launcher == "slurm":
+        from harness.engine.dist import slurm_env
+        os.environ.update(slurm_env())
     from harness import runs
     from harness.registry import METHODS
     METHODS.entry(args.method)
