@@ -4,7 +4,8 @@ Each method is measured in its own subprocess, so the peak memory reported (peak
 CPU, `torch.cuda.max_memory_allocated` on GPU) is that method's alone. The step timed is the
 engine's own (harness.engine.step.train_step: forward, backward, optimiser step, EMA update);
 inputs are real augmented batches of the synthetic data set, fetched before timing so data loading
-is not measured. `bench perf --davis` runs the DAVIS scorer's benchmark registered by the davis
+is not measured. A method's prepare() runs first (hiergroup's grouping, cached; ORL's stage 2, whose
+stage-1 checkpoint is pre-trained or found in the cache as a run would). `bench perf --davis` runs the DAVIS scorer's benchmark registered by the davis
 task (entry point `densebench.perf` `davis`).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,7 +26,11 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
     """Median step time (s) and peak memory (MiB) of one method, measured in this process."""
     from torch.utils.data import DataLoader
 
-    from harness.data import pretrain_files, recipe_data_root
+    import tempfile
+
+    from harness.api import StageContext
+    from harness.artefacts import cpu_workers
+    from harness.data import recipe_files
     from harness.engine.optim import base_lr, build_optimizer
     from harness.engine.step import effective_precision, grad_scaler, train_step
     from harness.registry import METHODS
@@ -35,7 +41,14 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
     model = method.build(recipe, 0).to(device).train()
-    files = pretrain_files(recipe.data.layout, recipe_data_root(recipe.data, None), recipe.data.split)
+    files = recipe_files(recipe.data)
+    if recipe.after:  # earlier stages (ORL's byol): pre-trained or found in the cache, as a run would
+        from harness.runs import pretrain
+        stages = {k: pretrain(m, r, 0, progress=False) for k, (m, r) in recipe.stages().items()}
+    else:
+        stages = {}
+    with tempfile.TemporaryDirectory() as work:  # what prepare() keeps beside a checkpoint: not needed here
+        method.prepare(recipe, StageContext(0, files, stages, Path(work), progress=False, workers=cpu_workers()))
     train = recipe.train
     batch = next(iter(DataLoader(method.dataset(recipe, files), batch_size=train.batch_size, shuffle=False)))
     batch = [b.to(device) for b in batch]

@@ -64,8 +64,11 @@ def _perf(args: argparse.Namespace) -> None:
     if args.coco_eval:
         return _coco_eval(args)
     from harness.registry import METHODS
+    # by default the methods that train without earlier stages (ORL's would pre-train byol first: ask
+    # for it with --method orl)
     names = args.method or [n for n in METHODS.names() if "mini" in METHODS.card(n).recipes
-                            and METHODS.card(n).recipe("mini").train is not None]
+                            and METHODS.card(n).recipe("mini").train is not None
+                            and not METHODS.card(n).recipe("mini").after]
     for n in names:
         METHODS.card(n).recipe("mini")  # did-you-mean before any work
     from harness.perf import run_all

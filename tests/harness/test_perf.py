@@ -1,3 +1,5 @@
+import pytest
+
 from harness.cli import main
 from harness.perf import measure
 
@@ -27,3 +29,10 @@ def test_perf_davis_cli_takes_sequence_and_frame_counts(capsys):
 def test_perf_davis_cli_rejects_too_few_frames(capsys):
     assert main(["perf", "--davis", "--davis-frames", "2"]) == 2
     assert "--davis-frames >= 3" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_measure_runs_prepare_first():
+    """hiergroup's step needs its grouping (prepare: 1200 synthetic COCO + VOC images, cached)."""
+    r = measure("hiergroup", steps=1, warmup=0)
+    assert r["step_s"] > 0 and r["batch"] == 32
