@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import io
+import multiprocessing
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -86,9 +87,10 @@ def map_chunks(n: int, compute: Callable[[range], list[Item]], out: Path, chunk:
                workers: int = 1, desc: str = "", progress: bool = True) -> list[Item]:
     """[compute(items)...] over items 0..n-1 in chunks, cached as the artefact `out` (.npz).
 
-    compute(range of item indices) -> one array (or tuple of arrays) per item; it must be a picklable, pure function of
-    the indices (workers > 1 run chunks in separate processes). Finished chunks are kept in
-    `<out>.parts/` until the merge, so an interrupted call resumes where it stopped.
+    compute(range of item indices) -> one array (or tuple of arrays) per item; it must be a picklable,
+    pure function of the indices (workers > 1 run chunks in spawned processes: an importable class).
+    Finished chunks are kept in `<out>.parts/` until the merge, so an interrupted call resumes where
+    it stopped.
     """
     if out.exists():
         return load_arrays(out)
@@ -110,7 +112,9 @@ def map_chunks(n: int, compute: Callable[[range], list[Item]], out: Path, chunk:
             bar.update(len(r))
 
         if workers > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(workers) as pool:
+            # spawned, not forked: a fork taken while another thread of this process holds a lock
+            # (torch's, tqdm's monitor) leaves the child waiting on it for ever
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 for r, result in zip(todo, pool.map(compute, todo)):
                     keep(r, result)
         else:
