@@ -125,4 +125,6 @@ def test_imagenet_pretrain_listing(tmp_path):
         Image.new("RGB", (8, 8)).save(tmp_path / "train" / wnid / f"{wnid}_1.JPEG", format="JPEG")
     assert [p.parent.name for p in pretrain_files("imagenet", tmp_path, "train")] == ["n01", "n02"]
     with pytest.raises(BenchError, match="no pre-training image list"):
-        pretrain_files("voc", tmp_path, "train")
+        pretrain_files("cityscapes", tmp_path, "train")
+    with pytest.raises(BenchError, match=r"ImageSets/Segmentation/trainaug.txt: missing"):
+        pretrain_files("voc", tmp_path, "trainaug")  # VOC train_aug is a pre-training source (hiergroup)
