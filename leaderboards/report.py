@@ -59,6 +59,14 @@ def _group_id(*key: Any) -> str:
     return "recs-" + stable_hash([str(k) for k in key], 10)
 
 
+def _cell(mean: float, std: float) -> str:
+    """'mean +- std' (std 0 for a single seed; n/a without a value)."""
+    import pandas as pd
+    if pd.isna(mean):
+        return "<td>n/a</td>"
+    return f"<td>{mean:.2f} &plusmn; {0.0 if pd.isna(std) else std:.2f}</td>"
+
+
 def _leaderboards(recs: list[dict[str, Any]], assets: Path) -> str:
     from harness.registry import TASKS
     from leaderboards.table import KEYS, frame, summarise
@@ -71,8 +79,7 @@ def _leaderboards(recs: list[dict[str, Any]], assets: Path) -> str:
             rows = []
             for idx, row in part.iterrows():
                 key = dict(zip(KEYS, idx))
-                cells = "".join(f"<td>{row[(m, 'mean')]:.2f} &plusmn; {0 if row[(m, 'std')] != row[(m, 'std')] else row[(m, 'std')]:.2f}</td>"
-                                if row[(m, "mean")] == row[(m, "mean")] else "<td>n/a</td>" for m in metrics)
+                cells = "".join(_cell(row[(m, "mean")], row[(m, "std")]) for m in metrics)
                 link = f"<a href='#{_group_id(task, proto, scale, key['method'], key['checkpoint'])}'>records</a>"
                 rows.append(f"<tr><td>{E(key['method'])}</td><td>{E(key['checkpoint'])}</td>"
                             f"<td>{int(row[('seeds', '')])}</td>{cells}<td>{link}</td></tr>")

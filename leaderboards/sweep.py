@@ -10,6 +10,7 @@ from their last checkpoint, so only what is missing runs.
 """
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -50,14 +51,20 @@ def plan(table: Any, scale: str, seeds: list[int]) -> list[Trial]:
 def recorded(trial: Trial, scale: str, results_root: str | None, data_root: str | None) -> bool:
     """Whether the trial's record exists (its checkpoint pre-trained and evaluated at this seed)."""
     from harness import store
-    from harness.config import file_sha256
     from harness.registry import TASKS
     from harness.runs import checkpoint_path
     ck = checkpoint_path(trial.method, trial.recipe, trial.seed, data_root)
     if not ck.exists():
         return False
     proto = TASKS.protocol(trial.task, trial.protocol)
-    return store.find_record(results_root, trial.task, proto, scale, file_sha256(ck), trial.seed) is not None
+    return store.find_record(results_root, trial.task, proto, scale, _sha256(ck), trial.seed) is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _sha256(path: Path) -> str:
+    """A checkpoint file's sha256, read once per sweep (every column and seed of a method asks)."""
+    from harness.config import file_sha256
+    return file_sha256(path)
 
 
 def _bench(args: list[str], env: dict[str, str], log: Path) -> int:
