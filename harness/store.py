@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -44,7 +45,9 @@ def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str,
                   seed: int) -> tuple[Path, Path]:
     """(staging folder to run in, final folder it becomes). Both are unique to this run."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    name = f"{method}-{sha[:8]}-s{seed}-{stamp}-{os.getpid()}"
+    # pid + a random token: one process may run the same checkpoint and seed twice within a second
+    # (`bench run --seeds 0-2` then `--seed 1`), and two hosts may share a pid.
+    name = f"{method}-{sha[:8]}-s{seed}-{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
     base = results_root(root)
     sweep_staging(base)
     final = base / task / f"{protocol.id}@{protocol.version}" / scale / name
