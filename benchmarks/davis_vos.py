@@ -10,7 +10,9 @@ normalised with the checkpoint's own statistics. For each frame t:
         cell i masked out (not for the first frame), top-k kept, softmax over those k,
     labels_t(i) = sum_j softmax_j * labels_c(j)            (soft labels carried forward)
 then bilinear upsampling to the annotation size and argmax. The zhang_maire protocol uses the 2
-previous frames only and appends each cell's (x, y) position to its feature (Euclidean neighbours).
+previous frames only and appends each cell's (x, y) position to its feature (Euclidean neighbours);
+from its version 2 (`features.embedding: if_exported`) it reads a checkpoint's exported pixel
+embedding when there is one (hiergroup's hypercolumn, harness/embedding.py), as the paper did.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from PIL import Image
 
 from benchmarks import davis_score
 from harness.api import RunContext, Task, TaskResult
-from harness.backbone import embed, feature_net
+from harness.backbone import embed
+from harness.embedding import probe_features
 from harness.data.davis import annotation_files, frames, read_indexed, sequences, write_indexed
 from harness.data.verify import require_valid
 
@@ -67,7 +70,7 @@ def propagate_frame(query: torch.Tensor, ctx_feats: list[torch.Tensor], ctx_labe
 
 def propagate_sequence(net: torch.nn.Module, frame_files: list[Path], first: np.ndarray, n_objects: int,
                        p: dict[str, Any], device: torch.device, norm: dict[str, Any],
-                       stage: str) -> list[np.ndarray]:
+                       stage: str | None) -> list[np.ndarray]:
     """Predicted label maps (uint8 [H, W]) for every frame; the first is the given annotation."""
     H, W = first.shape
     feats, labels, preds = [], [], [first]
@@ -98,8 +101,8 @@ class DavisVOS(Task):
         root = ctx.data("davis", spec["dataset"].get("synth"))
         device = torch.device(ctx.device)
         torch.manual_seed(ctx.seed)  # propagation is deterministic; the seed is recorded for uniformity
-        feat = spec["features"]
-        net = feature_net(ck.arch, ck.state, feat["stage"], feat["output_stride"]).to(device)
+        net, stage, features_note = probe_features(ck, spec["features"])
+        net = net.to(device)
         pred_dir = ctx.out_dir / "predictions"
         split = spec["dataset"]["split"]
         require_valid("davis", root, split)  # every frame decodes, annotation sizes and modes agree
@@ -109,14 +112,12 @@ class DavisVOS(Task):
             first = np.where(first == 255, 0, first)
             n = int(first.max())
             files = frames(root, seq)
-            preds = propagate_sequence(net, files, first, n, spec["propagation"], device, ck.normalization,
-                                       feat["stage"])
+            preds = propagate_sequence(net, files, first, n, spec["propagation"], device, ck.normalization, stage)
             for f, lab in zip(files, preds):
                 write_indexed(pred_dir / seq / f"{f.stem}.png", lab)
         glob, rows = davis_score.evaluate(root, pred_dir, split)
         g, s = davis_score.write_csvs(ctx.out_dir, split, glob, rows)
         metrics = {k: round(100 * v, 2) for k, v in glob.items()}  # percent, as papers report
         return TaskResult(metrics, yaml.safe_dump(spec, sort_keys=False),
-                          notes={"conversion": f"{len(ck.state)} tensors loaded into a torchvision {ck.arch} "
-                                               f"({feat['stage']} at stride {feat['output_stride']}, later stages unused)"},
+                          notes={"conversion": features_note},
                           artefacts={"predictions": "predictions", "global_csv": g.name, "per_sequence_csv": s.name})

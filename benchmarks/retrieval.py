@@ -13,6 +13,9 @@ paper's embedding is a per-pixel hypercolumn from res3/res4 at stride 4; a plain
 resolution still separates objects (and it is the map davis_vos uses, so the two tasks agree). The
 map is the protocol's `features` setting; inputs are normalised with the checkpoint's statistics.
 K-means runs on the cells of the stride-8 map (faiss.Kmeans, 20 iterations, seeded).
+From protocol version 2 (`features.embedding: if_exported`), a checkpoint that exports a pixel
+embedding (hiergroup's 32-d hypercolumn at stride 4, harness/embedding.py) is read through it, as
+the paper reads its own; the record's `conversion` note says which features ran.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ import yaml
 from PIL import Image
 
 from harness.api import RunContext, Task, TaskResult
-from harness.backbone import embed, feature_net
+from harness.backbone import embed
+from harness.embedding import probe_features
 from harness.config import atomic_write_bytes
 from harness.data.verify import require_valid
 
@@ -97,8 +101,8 @@ def qualitative_grid(queries: list[tuple[Path, np.ndarray]], neighbours: list[li
 
 
 class VocRetrieval(Task):
-    def _segments(self, net: torch.nn.Module, root: Path, split: str, spec: dict[str, Any], seed: int,
-                  device: torch.device, norm: dict[str, Any]) -> list[tuple[Path, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    def _segments(self, net: torch.nn.Module, stage: str | None, root: Path, split: str, spec: dict[str, Any],
+                  seed: int, device: torch.device, norm: dict[str, Any]) -> list[tuple[Path, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         ids = [s.strip() for s in (root / "ImageSets" / "Segmentation" / f"{split}.txt").read_text().split() if s.strip()]
         labels_dir = "SegmentationClassAug" if split == "trainaug" else "SegmentationClass"
         out = []
@@ -106,7 +110,7 @@ class VocRetrieval(Task):
             img_path = root / "JPEGImages" / f"{name}.jpg"
             with Image.open(img_path) as im, Image.open(root / labels_dir / f"{name}.png") as lab:
                 label = np.array(lab)
-                feat = embed(net, im, norm, spec["features"]["stage"], device)
+                feat = embed(net, im, norm, stage, device)
             desc, major, seg = image_segments(feat, label, spec["k"], seed * 100_003 + i, len(VOC_CLASSES))
             out.append((img_path, desc, major, seg, label))
         return out
@@ -119,10 +123,10 @@ class VocRetrieval(Task):
         require_valid("voc", root, ds["database"])  # every file decodes, sizes agree, labels in range
         require_valid("voc", root, ds["query"])
         device = torch.device(ctx.device)
-        feat = spec["features"]
-        net = feature_net(ck.arch, ck.state, feat["stage"], feat["output_stride"]).to(device)
-        db = self._segments(net, root, ds["database"], spec, seed, device, ck.normalization)
-        queries = self._segments(net, root, ds["query"], spec, seed + 1, device, ck.normalization)
+        net, stage, features_note = probe_features(ck, spec["features"])
+        net = net.to(device)
+        db = self._segments(net, stage, root, ds["database"], spec, seed, device, ck.normalization)
+        queries = self._segments(net, stage, root, ds["query"], spec, seed + 1, device, ck.normalization)
         db_desc = np.concatenate([d[1] for d in db])
         db_label = np.concatenate([d[2] for d in db])
         db_owner = np.concatenate([[(i, s) for s in range(len(d[1]))] for i, d in enumerate(db)])
@@ -147,7 +151,6 @@ class VocRetrieval(Task):
         metrics.update({f"IoU.{c}": (None if np.isnan(v) else round(float(v) * 100, 2)) for c, v in zip(VOC_CLASSES, iou)})
         qualitative_grid(examples_q, examples_n, ctx.out_dir / "retrieval_grid.png")
         return TaskResult(metrics, yaml.safe_dump(spec, sort_keys=False),
-                          notes={"conversion": f"{len(ck.state)} tensors loaded into a torchvision {ck.arch} "
-                                               f"({feat['stage']} at stride {feat['output_stride']}, later stages unused)",
+                          notes={"conversion": features_note,
                                  "segments": {"database": int(keep.sum()), "query": int(sum(len(q[1]) for q in queries))}},
                           artefacts={"grid": "retrieval_grid.png"})

@@ -61,6 +61,10 @@ class Method(ABC):
     def backbone(self, model: torch.nn.Module) -> torch.nn.Module:
         """The torchvision-named ResNet to export (fc is dropped by the canonical writer)."""
 
+    # a harness.embedding kind when heads() is a pixel embedding the probes can run (hiergroup's
+    # "hypercolumn"); written into the heads file's metadata
+    embedding: str | None = None
+
     def heads(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
         """Extra tensors worth keeping beside the backbone (e.g. SlotCon's prototypes for inspection)."""
         return {}

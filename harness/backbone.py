@@ -101,9 +101,11 @@ def feature_net(arch: str, state: dict[str, torch.Tensor], stage: str, output_st
 
 
 @torch.no_grad()
-def embed(net: torch.nn.Module, image: Any, norm: dict[str, Any], stage: str, device: Any) -> torch.Tensor:
-    """L2-normalised (over channels) features of `stage` for one RGB PIL image -> [C, h, w]."""
+def embed(net: torch.nn.Module, image: Any, norm: dict[str, Any], stage: str | None, device: Any) -> torch.Tensor:
+    """L2-normalised (over channels) features of `stage` for one RGB PIL image -> [C, h, w]
+    (stage None: the net's own output, e.g. an exported embedding, harness.embedding)."""
     import numpy as np
     x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
     x = normalize(x, norm)[None].to(device)
-    return torch.nn.functional.normalize(forward_to(net, x, stage)[0], dim=0)
+    out = net(x) if stage is None else forward_to(net, x, stage)
+    return torch.nn.functional.normalize(out[0], dim=0)

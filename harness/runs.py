@@ -138,7 +138,10 @@ def _train_entry(method_name: str, recipe: Any, seed: int, root: Path | None, ou
         state = backbone_state(method.backbone(model))
         heads = method.heads(model)
         if heads:  # before the checkpoint: its existence marks the cache entry complete
-            save_heads(ckpt, heads, weights_sha256(state), {"method": method_name, "config": recipe.identity()})
+            hmeta = {"method": method_name, "config": recipe.identity()}
+            if method.embedding:
+                hmeta["embedding"] = method.embedding
+            save_heads(ckpt, heads, weights_sha256(state), hmeta)
         save_canonical(ckpt, state, meta)
 
 

@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from harness.api import Method, StageContext
-from harness.backbone import forward_to
+from harness.embedding import Hypercolumn
 from harness.errors import BenchError
 from harness.recipe import Recipe
 
@@ -55,38 +55,12 @@ def hiergroup_loss(f_anchor: torch.Tensor, f_pos: torch.Tensor, f_neg: torch.Ten
 
 
 # ----------------------------------------------------------------------------- the model
-def conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
-
-
-class Hypercolumn(nn.Module):
-    """ResNet res3 + res4 -> 3x3 Conv-BN-ReLU 256 each -> resized to H/4 x W/4 -> concat -> 3x3 conv -> dim.
-    forward: [N, 3, H, W] -> [N, dim, H/4, W/4]."""
-
-    def __init__(self, backbone: nn.Module, c3: int, c4: int, width: int = 256, dim: int = 32) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.proj3, self.proj4 = conv_bn_relu(c3, width), conv_bn_relu(c4, width)
-        self.embed = nn.Conv2d(2 * width, dim, 3, padding=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = (x.shape[-2] // 4, x.shape[-1] // 4)
-        c3 = forward_to(self.backbone, x, "layer2")                      # res3: stride 8
-        c4 = self.backbone.layer3(c3)                                    # res4: stride 16
-        up = [F.interpolate(p(c), size=size, mode="bilinear", align_corners=False)
-              for p, c in ((self.proj3, c3), (self.proj4, c4))]
-        return self.embed(torch.cat(up, dim=1))
-
-
-
 class HierGroupModel(nn.Module):
     """forward(batch of HierGroupData items) -> {'loss': eq. (1) over Pos+ and Neg+ (with cns)}."""
 
     def __init__(self, arch: str, width: int, dim: int) -> None:
         super().__init__()
-        backbone = getattr(torchvision.models, arch)(weights=None)
-        c3, c4 = _channels(backbone)
-        self.net = Hypercolumn(backbone, c3, c4, width, dim)
+        self.net = Hypercolumn(getattr(torchvision.models, arch)(weights=None), width, dim)
 
     def forward(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         v1, v2, anc, pos, neg, pos2, pos2_ok, neg2, neg2_ok, cns_off, cns_pix = batch
@@ -105,13 +79,6 @@ class HierGroupModel(nn.Module):
         loss = hiergroup_loss(f_anchor.reshape(b * a, d), f_pos.reshape(b * a, -1, d), f_neg.reshape(b * a, -1, d),
                               pos_mask.reshape(b * a, -1), neg_mask.reshape(b * a, -1))
         return {"loss": loss, "aug_pos_valid": pos2_ok.float().mean()}
-
-
-def _channels(backbone: nn.Module) -> tuple[int, int]:
-    """Output channels of res3 (layer2) and res4 (layer3) of a torchvision ResNet."""
-    out = [m for m in backbone.layer2.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
-    out4 = [m for m in backbone.layer3.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
-    return out, out4
 
 
 @dataclass(frozen=True)
@@ -133,6 +100,7 @@ class HierGroupParams:
 
 class HierGroup(Method):
     Params = HierGroupParams
+    embedding = "hypercolumn"  # exported with the backbone; voc_retrieval / davis_vos can run it
     MODEL_PLACE = "models/structured_edges/model.yml.gz"  # under the data root
 
     def __init__(self) -> None:
@@ -174,5 +142,6 @@ class HierGroup(Method):
         return model.net.backbone
 
     def heads(self, model: nn.Module) -> dict[str, torch.Tensor]:
-        """The hypercolumn head (res3/res4 projections and the embedding conv), for inspection."""
+        """The hypercolumn head (res3/res4 projections and the embedding conv): harness.embedding's
+        'hypercolumn', which the probes run on top of the exported backbone."""
         return {k: v.detach().cpu() for k, v in model.net.state_dict().items() if not k.startswith("backbone.")}

@@ -1,4 +1,5 @@
-"""`bench inspect rank` (effective rank per stage, a collapse check). Other `bench inspect` commands
+"""`bench inspect rank` (effective rank per stage, a collapse check) and `bench inspect embedding`
+(an exported pixel embedding as PCA colours). Other `bench inspect` commands
 are added by methods through the `densebench.commands` entry points (e.g. `inspect.slots`)."""
 from __future__ import annotations
 
@@ -17,7 +18,19 @@ def add(sub: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction
     s.add_argument("--n", type=positive, default=40, help="number of images, sorted by name (default 40)")
     s.add_argument("--size", type=positive, nargs=2, default=[96, 128], metavar=("H", "W"), help="input size (default 96 128)")
     s.set_defaults(fn=_inspect_rank)
+    e = isub.add_parser("embedding", help="a checkpoint's exported pixel embedding as colour (first 3 PCA components)")
+    e.add_argument("--checkpoint", required=True, help="canonical checkpoint with an exported embedding (e.g. hiergroup)")
+    e.add_argument("--image", required=True, help="image file")
+    e.add_argument("--out", default="embedding.png", help="PNG to write (default embedding.png)")
+    e.add_argument("--size", type=positive, default=None, help="resize the image's shorter side to this many px first")
+    e.set_defaults(fn=_inspect_embedding)
     return {"inspect": isub}
+
+
+def _inspect_embedding(args: argparse.Namespace) -> None:
+    from harness.inspect_embedding import embedding_figure
+    r = embedding_figure(args.checkpoint, args.image, args.out, args.size)
+    print(f"{r['dim']}-d embedding, {r['cells']} cells; image | first 3 PCA components written to {r['out']}")
 
 
 def _inspect_rank(args: argparse.Namespace) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pretrainers.hiergroup import Hypercolumn, hiergroup_loss
+from pretrainers.hiergroup import hiergroup_loss
 from pretrainers.hiergroup_sampling import cross_image_draws, other_image, region_probabilities, sample_pixels
 
 # R0 and R1 merge at height 0.5, R2 joins them at 2.0 (an ultrametric: d(0,2) = d(1,2))
@@ -79,9 +79,3 @@ def test_loss_against_a_loop():
     a = torch.tensor([[1.0, 0.0, 0.0]])
     assert hiergroup_loss(a, a[:, None], torch.tensor([[[0.0, 1.0, 0.0], [0.0, 0.0, 3.0]]])).item() == \
         pytest.approx(-math.e / (math.e + 2), abs=1e-6)
-
-
-def test_hypercolumn_shapes():
-    import torchvision
-    net = Hypercolumn(torchvision.models.resnet18(), c3=128, c4=256)
-    assert net(torch.randn(2, 3, 64, 96)).shape == (2, 32, 16, 24)

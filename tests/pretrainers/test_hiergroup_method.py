@@ -38,3 +38,30 @@ def test_paper_recipe_without_the_model_file_is_refused(tmp_path):
     m = METHODS.load("hiergroup")
     with pytest.raises(BenchError, match="structured edges .* model file is missing: expected .*paper_gradient_edges"):
         m.prepare(recipe("hiergroup", "paper"), StageContext(0, [], {}, tmp_path, data_root=str(tmp_path)))
+
+
+@pytest.mark.slow
+def test_mini_pretraining_feeds_the_probes(tmp_path):
+    """One short mini pre-training (tiny data, 1 epoch) -> its exported hypercolumn -> voc_retrieval and
+    davis_vos/zhang_maire read the embedding, davis_vos/videowalk and voc_aspp_frozen the backbone."""
+    from harness import runs
+    from harness.checkpoint import load_heads
+    tiny = {"synth": {"n_train": 24, "n_val": 4}}
+    ck = runs.pretrain("hiergroup", "mini", 0, progress=False,
+                       overrides={"epochs": 1, "train": {"epochs": 1, "batch_size": 8, "workers": 0},
+                                  "data": {**tiny, "also": [{"layout": "voc", "split": "trainaug", **tiny}]}})
+    assert load_heads(ck)[1]["embedding"] == "hypercolumn"
+    small = {"dataset": {"synth": {"n_train": 6, "n_val": 3}}}
+    rec = runs.evaluate(ck, "voc_retrieval", None, "mini", results_root=tmp_path, overrides=small)
+    assert rec["notes"]["conversion"].startswith("exported hypercolumn embedding (32-d at stride 4")
+    assert 0 <= rec["metrics"]["mIoU"] <= 100
+    davis = {"dataset": {"synth": {"n_train": 1, "n_val": 1, "n_frames": 3}}}
+    rec = runs.evaluate(ck, "davis_vos", "zhang_maire", "mini", results_root=tmp_path, overrides=davis)
+    assert rec["notes"]["conversion"].startswith("exported hypercolumn embedding")
+    rec = runs.evaluate(ck, "davis_vos", "videowalk", "mini", results_root=tmp_path, overrides=davis)
+    assert "layer3 at stride 8" in rec["notes"]["conversion"]
+    rec = runs.evaluate(ck, "voc_aspp_frozen", None, "mini", results_root=tmp_path,
+                        overrides={**small, "schedule": {"iters": 2, "batch_size": 2, "workers": 0,
+                                                         "lr": [{"type": "MultiStepLR", "by_epoch": False, "begin": 0,
+                                                                 "end": 2, "milestones": [1], "gamma": 0.1}]}})
+    assert rec["notes"]["backbone_unchanged_by_training"] is True
