@@ -170,4 +170,5 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     wall = wall_before + time.time() - t0
     return {"iters": total, "epochs": spec.epochs, "final_loss": last_loss, "wall_s": wall,
             "images_per_s": total * spec.batch_size / max(wall, 1e-9), "world_size": world,
+            "global_batch": spec.batch_size, "per_process_batch": per_rank, "base_lr": lr0,
             "segments_resumed_at": [start_it] if start_it else [], "precision": precision}
