@@ -79,24 +79,27 @@ class CropWithCoords:
         return view, coord
 
 
-def byol_photometric(view: int, colour: bool = True) -> T.Compose:
+def byol_photometric(view: int, colour: bool = True, blur_sigma: tuple[float, float] = PAPER_BLUR_SIGMA) -> T.Compose:
     """BYOL's asymmetric photometric pipeline (used by PixPro, SlotCon, ORL):
     colour jitter (0.4, 0.4, 0.2, 0.1) p 0.8, greyscale p 0.2, then view 1: blur p 1.0;
-    view 2: blur p 0.1 and solarize p 0.2. PIL view -> normalised tensor."""
+    view 2: blur p 0.1 and solarize p 0.2. PIL view -> normalised tensor. blur_sigma in px of the
+    view (the paper's (0.1, 2.0) is for 224 px views; mini recipes scale it to theirs)."""
     ops = []
     if colour:
         ops += [T.RandomApply([T.ColorJitter(0.4, 0.4, 0.2, 0.1)], p=0.8), T.RandomGrayscale(p=0.2)]
-    ops.append(T.RandomApply([GaussianBlur()], p=1.0 if view == 1 else 0.1))
+    ops.append(T.RandomApply([GaussianBlur(blur_sigma)], p=1.0 if view == 1 else 0.1))
     if view == 2:
         ops.append(T.RandomSolarize(128, p=0.2))
     ops += [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
     return T.Compose(ops)
 
 
-def byol_view(size: int, view: int, scale: tuple[float, float] = (0.08, 1.0), colour: bool = True) -> T.Compose:
+def byol_view(size: int, view: int, scale: tuple[float, float] = (0.08, 1.0), colour: bool = True,
+              blur_sigma: tuple[float, float] = PAPER_BLUR_SIGMA) -> T.Compose:
     """One BYOL view (ORL stage 1): RandomResizedCrop(size, scale), horizontal flip, then the
     asymmetric photometric pipeline of `view` (1 or 2). PIL image -> normalised tensor [3, size, size]."""
-    return T.Compose([T.RandomResizedCrop(size, scale=scale), T.RandomHorizontalFlip(), byol_photometric(view, colour)])
+    return T.Compose([T.RandomResizedCrop(size, scale=scale), T.RandomHorizontalFlip(),
+                      byol_photometric(view, colour, blur_sigma)])
 
 
 class GeometricTwoViews:

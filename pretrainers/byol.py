@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from harness.api import Method
 from harness.recipe import Recipe
-from pretrainers.augment import TwoViews, byol_view
+from pretrainers.augment import PAPER_BLUR_SIGMA, TwoViews, byol_view
 from pretrainers.base import ImageFiles, ema_update
 
 
@@ -75,6 +75,7 @@ class BYOLParams:
     dim: int                   # projection dim
     crop: int                  # view side in px
     colour_aug: bool = True    # colour jitter + greyscale of BYOL's photometric pipeline
+    blur_sigma: tuple[float, ...] = PAPER_BLUR_SIGMA  # Gaussian blur sigma range, px of the view (paper: 224 px views)
 
 
 class BYOLMethod(Method):
@@ -86,8 +87,9 @@ class BYOLMethod(Method):
 
     def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
         p = self.params(recipe)
-        return ImageFiles(files, TwoViews(byol_view(p.crop, 1, colour=p.colour_aug),
-                                          byol_view(p.crop, 2, colour=p.colour_aug)))
+        blur = tuple(p.blur_sigma)
+        return ImageFiles(files, TwoViews(byol_view(p.crop, 1, colour=p.colour_aug, blur_sigma=blur),
+                                          byol_view(p.crop, 2, colour=p.colour_aug, blur_sigma=blur)))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.backbone

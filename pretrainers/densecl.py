@@ -27,7 +27,7 @@ from torch.utils.data import Dataset
 
 from harness.api import Method
 from harness.recipe import Recipe
-from pretrainers.augment import TwoViews, mocov2_view
+from pretrainers.augment import PAPER_BLUR_SIGMA, TwoViews, mocov2_view
 from pretrainers.base import ImageFiles, resnet_c5
 from pretrainers.moco_family import MomentumContrast, moco_infonce
 
@@ -106,6 +106,7 @@ class DenseCLParams:
     crop: int                  # view side in px
     bn_splits: int             # split-BN chunks on one process
     colour_aug: bool = True
+    blur_sigma: tuple[float, ...] = PAPER_BLUR_SIGMA  # Gaussian blur sigma range, px of the view (paper: 224 px views)
 
 
 class DenseCLMethod(Method):
@@ -117,7 +118,7 @@ class DenseCLMethod(Method):
 
     def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
         p = self.params(recipe)
-        return ImageFiles(files, TwoViews(mocov2_view(p.crop, colour=p.colour_aug)))
+        return ImageFiles(files, TwoViews(mocov2_view(p.crop, colour=p.colour_aug, blur_sigma=tuple(p.blur_sigma))))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.encoder_q.backbone

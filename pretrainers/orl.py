@@ -98,8 +98,8 @@ class ORLData(Dataset):
                              f"has {len(files)} ({len(missing)} of its names missing, e.g. {missing[:1]})")
         self.files = [by_name[n] for n in corr["images"]]
         self.knn, self.boxes, self.pairs, self.p = corr["knn"], corr["boxes"], corr["pairs"], p
-        self.view = [byol_view(p.crop, v, colour=p.colour_aug) for v in (1, 2)]
-        self.patch = [byol_photometric(v, colour=p.colour_aug) for v in (1, 2)]
+        self.view = [byol_view(p.crop, v, colour=p.colour_aug, blur_sigma=tuple(p.blur_sigma)) for v in (1, 2)]
+        self.patch = [byol_photometric(v, colour=p.colour_aug, blur_sigma=tuple(p.patch_blur_sigma)) for v in (1, 2)]
 
     def __len__(self) -> int:
         return len(self.files)
@@ -133,6 +133,8 @@ class ORLParams:
     crop: int                    # global view side in px
     patch: int                   # RoI patch side in px
     colour_aug: bool             # colour jitter + greyscale (views and patches)
+    blur_sigma: tuple[float, float]        # Gaussian blur sigma range of the global views, px
+    patch_blur_sigma: tuple[float, float]  # ... of the RoI patches, px
     jitter_shift: tuple[float, float]   # intra-RoI jitter: centre shift, x (w, h)
     jitter_scale: tuple[float, float]   # area factor
     jitter_ratio: tuple[float, float]   # aspect ratio, log-uniform

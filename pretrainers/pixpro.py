@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from harness.api import Method
 from harness.recipe import Recipe
-from pretrainers.augment import CropWithCoords, GeometricTwoViews, byol_photometric
+from pretrainers.augment import PAPER_BLUR_SIGMA, CropWithCoords, GeometricTwoViews, byol_photometric
 from pretrainers.base import ImageFiles, ema_update, resnet_c5
 
 
@@ -145,6 +145,7 @@ class PixelParams:
     crop_scale: tuple[float, ...]        # RandomResizedCrop area range
     colour_aug: bool = True
     tau: float = 0.3                     # PixContrast temperature (unused by PixPro)
+    blur_sigma: tuple[float, ...] = PAPER_BLUR_SIGMA  # Gaussian blur sigma range, px of the view (paper: 224 px views)
 
 
 class _PixelMethod(Method):
@@ -158,7 +159,8 @@ class _PixelMethod(Method):
     def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
         p = self.params(recipe)
         crop = CropWithCoords(p.crop, tuple(p.crop_scale))
-        return ImageFiles(files, GeometricTwoViews(crop, byol_photometric(1, p.colour_aug), byol_photometric(2, p.colour_aug)))
+        return ImageFiles(files, GeometricTwoViews(crop, byol_photometric(1, p.colour_aug, tuple(p.blur_sigma)),
+                                                   byol_photometric(2, p.colour_aug, tuple(p.blur_sigma))))
 
     def backbone(self, model: nn.Module) -> nn.Module:
         return model.encoder

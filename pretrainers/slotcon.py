@@ -37,7 +37,7 @@ from torchvision.ops import roi_align
 from harness.api import Method
 from harness.engine import dist as bdist
 from harness.recipe import Recipe
-from pretrainers.augment import OverlappingCrops, byol_photometric
+from pretrainers.augment import PAPER_BLUR_SIGMA, OverlappingCrops, byol_photometric
 from pretrainers.base import ImageFiles, ema_update, resnet_c5
 
 
@@ -202,6 +202,7 @@ class SlotConParams:
     crop_scale: tuple[float, ...]        # RandomResizedCrop area range
     min_overlap: float                   # the two crops share >= this fraction of the second's area
     colour_aug: bool = True
+    blur_sigma: tuple[float, ...] = PAPER_BLUR_SIGMA  # Gaussian blur sigma range, px of the view (paper: 224 px views)
 
 
 class SlotCon(Method):
@@ -214,7 +215,8 @@ class SlotCon(Method):
 
     def dataset(self, recipe: Recipe, files: list[Path]) -> Dataset:
         p = self.params(recipe)
-        return ImageFiles(files, OverlappingCrops(p.crop, byol_photometric(1, p.colour_aug), byol_photometric(2, p.colour_aug),
+        return ImageFiles(files, OverlappingCrops(p.crop, byol_photometric(1, p.colour_aug, tuple(p.blur_sigma)),
+                                                  byol_photometric(2, p.colour_aug, tuple(p.blur_sigma)),
                                                   tuple(p.crop_scale), min_overlap=p.min_overlap))
 
     def backbone(self, model: nn.Module) -> nn.Module:

@@ -69,6 +69,10 @@ def test_stage3_sample_shapes_and_pairs_come_from_the_neighbour(tiny_coco):
     torch.manual_seed(0)
     sample = ds[0]
     assert [tuple(t.shape) for t in sample] == [(3, 64, 64)] * 2 + [(3, 32, 32)] * 4
+    from tests.pretrainers.test_augment_blur import _blurs  # views blur by 64/224, patches by 32/96 (issue 21)
+    assert {b.sigma for b in _blurs(ds.view)} == {tuple(p.blur_sigma)}
+    assert {b.sigma for b in _blurs(ds.patch)} == {tuple(p.patch_blur_sigma)}
+    assert p.blur_sigma[1] == pytest.approx(2.0 * 64 / 224, rel=1e-3) and p.patch_blur_sigma[1] == pytest.approx(2.0 * 32 / 96, rel=1e-3)
     with pytest.raises(Exception, match="correspondence lists 3 images"):
         ORLData(files[:2], _corr(files, boxes, knn, pairs), p)
 
