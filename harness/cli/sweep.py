@@ -36,6 +36,9 @@ def _sweep(args: argparse.Namespace) -> None:
     tables = all_tables()
     if args.table not in tables:
         raise BenchError(f"--table '{args.table}': unknown{did_you_mean(args.table, tables)} (see `bench table ls`)")
+    if args.cluster and args.executor == "local":
+        raise BenchError(f"--cluster {args.cluster}: applies to the submitit executors (--executor slurm, "
+                         "submitit-local, submitit-debug), not to local")
     trials = sweep.plan(tables[args.table], args.scale, args.seeds)
     from harness.config import home
     jobs_dir = home() / "sweeps" / f"{args.table}-{args.scale}-jobs"

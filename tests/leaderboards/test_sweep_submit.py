@@ -100,6 +100,8 @@ def test_cli_checks_the_cluster_file_and_reports_status(tmp_path, capsys):
                  "--results-root", str(tmp_path / "res")]) == 2
     err = capsys.readouterr().err
     assert f"--cluster {bad}: pretrain.gpus is not a known key" in err and len(err.strip().splitlines()) == 1
+    assert main(["sweep", "--table", "zhang_maire_t3", "--cluster", str(bad)]) == 2
+    assert "applies to the submitit executors" in capsys.readouterr().err
     assert main(["sweep", "--table", "zhang_maire_t3", "--seeds", "0", "--status", "--results-root", str(tmp_path / "res")]) == 0
     out = capsys.readouterr().out
     assert "trials recorded" in out and "no submitted jobs" in out
