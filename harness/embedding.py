@@ -79,8 +79,8 @@ def embedding_net(checkpoint: Any) -> tuple[nn.Module, dict[str, Any]] | None:
     except KeyError as e:
         raise BenchError(f"{heads_path(checkpoint.path)}: a hypercolumn embedding without tensor {e}") from e
     net = Hypercolumn(build_resnet(checkpoint.arch, checkpoint.state), width, dim)
-    res = net.load_state_dict({**{f"backbone.{k}": v for k, v in net.backbone.state_dict().items()}, **tensors},
-                              strict=False)
+    head = nn.ModuleDict({"proj3": net.proj3, "proj4": net.proj4, "embed": net.embed})  # the backbone is loaded
+    res = head.load_state_dict(tensors, strict=False)
     if res.missing_keys or res.unexpected_keys:
         raise BenchError(f"{heads_path(checkpoint.path)}: the {kind} embedding does not load strictly "
                          f"(missing {res.missing_keys[:3]}, unexpected {res.unexpected_keys[:3]})")
