@@ -2,7 +2,8 @@
 2020, Figure 2): the first three principal components of the per-pixel embedding, each scaled to
 0-255 over the image, as R, G and B, beside the image.
 
-Every cell of the embedding map [D, h, w] is one D-dimensional sample; the components come from the
+Every cell of the embedding map [D, h, w] (L2-normalised, as the probes and the loss's cosine
+similarity see it) is one D-dimensional sample; the components come from the
 SVD of the centred [h*w, D] matrix of that image alone (so colours are comparable within an image,
 not across images). A component's sign is fixed so that its largest-magnitude loading is positive,
 which makes the picture deterministic.
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from harness.backbone import normalize
+from harness.backbone import embed
 from harness.checkpoint import heads_path, open_checkpoint
 from harness.config import atomic_write_bytes
 from harness.embedding import embedding_net
@@ -39,7 +40,6 @@ def pca_rgb(feat: torch.Tensor) -> np.ndarray:
     return (rgb.reshape(h, w, 3).numpy() * 255).round().astype(np.uint8)
 
 
-@torch.no_grad()
 def embedding_figure(checkpoint: str | Path, image: str | Path, out: str | Path, size: int | None = None) -> dict:
     """Write image | PCA colours of its embedding (PNG, atomically). size: shorter side in px the image
     is resized to first (default: as it is). Returns {'out', 'dim', 'cells'}."""
@@ -57,8 +57,7 @@ def embedding_figure(checkpoint: str | Path, image: str | Path, out: str | Path,
     if size:
         s = size / min(rgb.size)
         rgb = rgb.resize((max(1, round(rgb.width * s)), max(1, round(rgb.height * s))), Image.BICUBIC)
-    x = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255).permute(2, 0, 1)
-    feat = net(normalize(x, ck.normalization)[None])[0]                        # [D, H/4, W/4]
+    feat = embed(net, rgb, ck.normalization, None, "cpu")                     # [D, H/4, W/4], unit cells
     colours = Image.fromarray(pca_rgb(feat)).resize(rgb.size, Image.NEAREST)
     canvas = Image.new("RGB", (rgb.width * 2 + 8, rgb.height), "white")
     canvas.paste(rgb, (0, 0))
