@@ -106,6 +106,9 @@ class TrainSpec:
     ckpt_every: int = 200
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     sync_bn: tuple[str, ...] = ()  # submodules whose BN spans all processes (where the official code converts)
+    # GPUs of the official run (its per-GPU batch is batch_size / published_gpus): documentation of
+    # the published setting, compared with the run's world size in its summary; not in the cache key
+    published_gpus: int | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class Recipe:
             d.pop("after")
         if d.get("data") and not d["data"]["also"]:  # the same for single-source data
             d["data"].pop("also")
+        if d.get("train"):
+            d["train"].pop("published_gpus")  # what the paper ran on, not what determines the weights
         sched = (d.get("train") or {}).get("schedule")
         if sched is not None and sched["name"] != "step":  # keys that predate the step schedule
             sched.pop("milestones")
@@ -193,6 +198,9 @@ def parse_recipe(data: dict[str, Any], method: str, name: str, file: str | Path,
     for k, v in r.after.items():
         if not isinstance(v, str) or v.count("/") != 1 or not all(v.split("/")):
             raise BenchError(f"{where}.after.{k}: {v!r}: expected 'method/recipe' (e.g. byol/mini)")
+    gpus = r.train.published_gpus if r.train is not None else None
+    if gpus is not None and (gpus < 1 or r.train.batch_size % gpus):
+        raise BenchError(f"{where}.train.published_gpus: {gpus} does not divide batch_size {r.train.batch_size}")
     if r.train is not None and r.data is None:
         raise BenchError(f"{where}.data: missing (a recipe that trains needs pre-training data)")
     return dataclasses.replace(r, method=method, name=name, file=str(file))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -99,6 +100,12 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     if spec.batch_size % world:
         raise BenchError(f"batch size {spec.batch_size} is not divisible by the {world} processes")
     per_rank = spec.batch_size // world
+    published = spec.published_gpus
+    if published is not None and rank == 0 and world != published:
+        # same global batch, lr and schedule; what a process's BatchNorm (outside sync_bn) sees differs
+        print(f"note: {world} process(es) x {per_rank} images per step; the published run used {published} "
+              f"GPUs x {spec.batch_size // published} (README 'Running on a cluster': what this changes per method)",
+              file=sys.stderr)
     n = len(dataset)  # type: ignore[arg-type]
     ipe = n // spec.batch_size
     if ipe == 0:
@@ -171,4 +178,5 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     return {"iters": total, "epochs": spec.epochs, "final_loss": last_loss, "wall_s": wall,
             "images_per_s": total * spec.batch_size / max(wall, 1e-9), "world_size": world,
             "global_batch": spec.batch_size, "per_process_batch": per_rank, "base_lr": lr0,
+            "published_gpus": published, "as_published": None if published is None else world == published,
             "segments_resumed_at": [start_it] if start_it else [], "precision": precision}

@@ -141,3 +141,13 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
 def test_nan_loss_stops_clearly(tmp_path):
     with pytest.raises(BenchError, match=r"loss is nan at iteration 3 .*last good checkpoint"):
         train(_Reg(nan_at=3), _Noisy(), SPEC, tmp_path, seed=7, progress=False)
+
+
+def test_summary_compares_the_world_size_with_the_published_gpus(tmp_path, capsys):
+    import dataclasses
+    out = train(_Reg(), _Noisy(), SPEC, tmp_path / "a", seed=7, progress=False)
+    assert out["published_gpus"] is None and out["as_published"] is None and out["per_process_batch"] == 4
+    spec = dataclasses.replace(SPEC, published_gpus=2)  # 2 GPUs x 2 images published; here 1 process x 4
+    out = train(_Reg(), _Noisy(), spec, tmp_path / "b", seed=7, progress=False)
+    assert out["as_published"] is False and out["world_size"] == 1 and out["global_batch"] == 4
+    assert "1 process(es) x 4 images per step; the published run used 2 GPUs x 2" in capsys.readouterr().err

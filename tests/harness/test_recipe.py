@@ -56,6 +56,8 @@ def test_extends_and_typed_values(tmp_path):
     ("scale: paper", "scale: mimi", r"recipes.paper.scale: 'mimi' is not one of paper, mini"),
     ("extends: paper", "extends: papr", r"recipes.longer.extends: 'papr' is not another recipe"),
     ("source: nowhere", "source: nowhere\nowner: me", r"toy.yaml: owner: unknown key"),
+    ("batch_size: 64", "batch_size: 64\n      published_gpus: 5",
+     r"recipes.paper.train.published_gpus: 5 does not divide batch_size 64"),
 ])
 def test_bad_recipe_is_one_line_error_naming_file_and_key(tmp_path, old, new, message):
     assert old in GOOD
@@ -91,6 +93,19 @@ def test_paper_precision_is_the_official_runs():
         assert {r.name: r.train.precision for r in card.recipes.values() if r.scale == "paper"} == \
             {r.name: prec for r in card.recipes.values() if r.scale == "paper"}
         assert card.recipe("mini").train.precision == "fp32"
+
+
+def test_published_gpus_are_the_official_runs_and_stay_out_of_the_cache_key():
+    """8 GPUs in every official script or config (sources in the recipe files); Zhang & Maire do not
+    say. The field documents the published run: it does not change what a pre-training trains."""
+    for name in ("mocov2", "densecl", "byol", "orl", "pixpro", "pixcontrast", "slotcon"):
+        card = METHODS.card(name)
+        assert {r.train.published_gpus for r in card.recipes.values() if r.scale == "paper"} == {8}
+        assert card.recipe("mini").train.published_gpus is None
+    assert METHODS.card("hiergroup").recipe("paper").train.published_gpus is None
+    r = METHODS.card("pixpro").recipe("paper")
+    assert r.train.batch_size // r.train.published_gpus == 128  # tools/pixpro_base_r50_400ep.sh --batch-size 128
+    assert with_overrides(r, {"train": {"published_gpus": 4}}).identity() == r.identity()
 
 
 def test_precision_applies_on_cuda_only():
