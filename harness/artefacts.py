@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from harness.config import atomic_write_bytes, home, stable_hash
+from harness.threads import cpu_count
 
 
 def artefact_path(kind: str, inputs: dict[str, Any], ext: str) -> Path:
@@ -129,4 +130,4 @@ def map_chunks(n: int, compute: Callable[[range], list[Item]], out: Path, chunk:
 
 def cpu_workers() -> int:
     """Processes a CPU-bound step may use: the CPUs this process may run on."""
-    return max(1, len(os.sched_getaffinity(0)))
+    return cpu_count()

@@ -48,6 +48,12 @@ def report(data_root: str | None = None) -> str:
     cuda = torch.cuda.is_available()
     lines.append(f"torch        {torch.__version__}; CUDA {'available: ' + str(torch.cuda.device_count()) + ' GPU(s)' if cuda else 'not available (CPU)'}")
     lines.append(f"torchvision  {_version('torchvision') or 'NOT INSTALLED'}")
+    from harness.threads import describe
+    t = describe()
+    wait = (f"OMP_WAIT_POLICY={t['OMP_WAIT_POLICY']}" if t["OMP_WAIT_POLICY"] else
+            f"GOMP_SPINCOUNT={t['GOMP_SPINCOUNT']}" if t["GOMP_SPINCOUNT"] else "libgomp default")
+    lines.append(f"threads      {t['torch_threads']} intra-op (of {t['cpus']} usable CPUs"
+                 f"{', OMP_NUM_THREADS=' + t['OMP_NUM_THREADS'] if t['OMP_NUM_THREADS'] else ''}); idle wait: {wait}")
     d2 = _version("detectron2", "pb1-detectron2")
     if d2 and importlib.util.find_spec("detectron2") is not None:
         ops = "compiled ops present" if _has_module("detectron2._C") else \

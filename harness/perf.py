@@ -75,13 +75,46 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
             "peak_mem_mib": round(peak, 1)}
 
 
+def _measure_in_subprocess(method: str, steps: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    code = f"import json; from harness.perf import measure; print(json.dumps(measure({method!r}, {steps})))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"perf of {method} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def run_all(methods: list[str], steps: int) -> list[dict[str, Any]]:
     """Measure each method in a fresh subprocess (so peak memory is per method)."""
-    out = []
-    for m in methods:
-        code = f"import json; from harness.perf import measure; print(json.dumps(measure({m!r}, {steps})))"
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"perf of {m} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
-        out.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    return out
+    return [_measure_in_subprocess(m, steps) for m in methods]
+
+
+def wait_settings() -> dict[str, dict[str, str]]:
+    """The thread settings `contention` compares: name -> environment variables for the run."""
+    from harness.threads import SPINCOUNT
+    return {"libgomp default (spin 300000)": {"GOMP_SPINCOUNT": "300000"},  # libgomp's documented default
+            f"DenseBench (spin {SPINCOUNT})": {"GOMP_SPINCOUNT": str(SPINCOUNT)},
+            "passive (spin 0)": {"OMP_WAIT_POLICY": "PASSIVE"},
+            "1 thread": {"OMP_NUM_THREADS": "1", "GOMP_SPINCOUNT": str(SPINCOUNT)}}
+
+
+def contention(method: str, steps: int, settings: dict[str, dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Step time of `method` under each thread setting, alone and beside one CPU-bound process.
+
+    Every setting runs in its own subprocess; settings other than '1 thread' use PyTorch's default
+    thread count (the CPUs this process may use). The competitor is a Python busy loop, started
+    before and killed after each group of runs."""
+    import os
+    rows = []
+    for competitor in (False, True):
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if competitor else None
+        try:
+            for name, extra in (settings or wait_settings()).items():
+                env = {k: v for k, v in os.environ.items()
+                       if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+                r = _measure_in_subprocess(method, steps, {**env, **extra})
+                rows.append({**r, "setting": name, "competitor": competitor})
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+    return rows

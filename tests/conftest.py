@@ -5,7 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+
+import harness  # noqa: F401  (before torch: sets how OpenMP threads wait, harness/threads.py)
+import torch  # noqa: E402
 
 torch.set_num_threads(2)
 

@@ -20,6 +20,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--coco-eval", action="store_true", help="instead: COCO evaluation time, pycocotools against "
                    "faster-coco-eval, box and mask, same numbers checked")
     p.add_argument("--coco-images", type=positive, default=5000, help="synthetic val images (default 5000, COCO val's size)")
+    p.add_argument("--contention", action="store_true", help="instead: step time of --method (default mocov2) "
+                   "under each OpenMP wait setting, alone and beside one CPU-bound process (harness/threads.py)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_perf)
 
@@ -54,8 +56,27 @@ def _davis(args: argparse.Namespace) -> None:
     r = eps[0].load()(n_seq=args.davis_sequences, n_frames=args.davis_frames)
     print(json.dumps(r) if args.json else
           f"DAVIS J&F on {r['sequences']} x {r['frames']} frames at {r['size']}: reference (per-frame, official "
-          f"algorithm) {r['reference_s']} s, densebench {r['densebench_s']} s, {r['speedup']}x faster, "
+          f"algorithm) {r['reference_s']} s, densebench scorer {r['densebench_s']} s ({r['speedup']}x faster), "
+          f"whole `bench davis-score` command {r['command_s']} s ({r['command_speedup']}x), "
           f"identical numbers: {r['identical']} (J&F-Mean {r['J&F-Mean']})")
+
+
+def _contention(args: argparse.Namespace) -> None:
+    from harness.registry import METHODS
+    if args.method and len(args.method) > 1:
+        raise BenchError(f"--contention measures one --method; got {', '.join(args.method)}")
+    method = (args.method or ["mocov2"])[0]
+    METHODS.card(method).recipe("mini")  # did-you-mean before any work
+    from harness.perf import contention
+    rows = contention(method, args.steps)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print(f"{method} mini step (batch {rows[0]['batch']}), median of {args.steps} steps, each setting in its own process")
+    print(f"{'setting':<32} {'threads':>7} {'alone s':>8} {'beside a busy process s':>24}")
+    for name in dict.fromkeys(r["setting"] for r in rows):
+        a, b = (next(r for r in rows if r["setting"] == name and r["competitor"] == c) for c in (False, True))
+        print(f"{name:<32} {a['threads']:>7} {a['step_s']:>8.3f} {b['step_s']:>24.3f}")
 
 
 def _perf(args: argparse.Namespace) -> None:
@@ -63,6 +84,8 @@ def _perf(args: argparse.Namespace) -> None:
         return _davis(args)
     if args.coco_eval:
         return _coco_eval(args)
+    if args.contention:
+        return _contention(args)
     from harness.registry import METHODS
     # by default the methods that train without earlier stages (ORL's would pre-train byol first: ask
     # for it with --method orl)

@@ -7,6 +7,7 @@ def test_doctor_reports_frameworks_and_data(tmp_path, tiny_coco, capsys, monkeyp
     out = capsys.readouterr().out
     assert "torch " in out and "detectron2 " in out and ("compiled ops present" in out or "pure-Python build" in out)
     assert "data root    not set" in out
+    assert "threads      2 intra-op" in out and "idle wait: GOMP_SPINCOUNT=" in out  # conftest: 2 threads
     (tmp_path / "root").mkdir()
     (tmp_path / "root" / "coco").symlink_to(tiny_coco)
     assert main(["doctor", "--data-root", str(tmp_path / "root")]) == 0

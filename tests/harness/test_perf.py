@@ -18,12 +18,14 @@ def test_davis_speed_reports_identical_numbers():
     from benchmarks.davis_perf import davis_speed
     r = davis_speed(n_seq=2, n_frames=5, size=(60, 90), workers=1)
     assert r["identical"] and r["reference_s"] >= 0 and r["densebench_s"] >= 0 and 0 <= r["J&F-Mean"] <= 1
+    assert r["command_s"] > r["densebench_s"]  # the whole command: a fresh interpreter, imports, CSVs
 
 
 def test_perf_davis_cli_takes_sequence_and_frame_counts(capsys):
     assert main(["perf", "--davis", "--davis-sequences", "1", "--davis-frames", "4"]) == 0
     out = capsys.readouterr().out
     assert "on 1 x 4 frames at 854x480" in out and "identical numbers: True" in out
+    assert "whole `bench davis-score` command" in out
 
 
 def test_perf_davis_cli_rejects_too_few_frames(capsys):
@@ -36,3 +38,11 @@ def test_measure_runs_prepare_first():
     """hiergroup's step needs its grouping (prepare: 1200 synthetic COCO + VOC images, cached)."""
     r = measure("hiergroup", steps=1, warmup=0)
     assert r["step_s"] > 0 and r["batch"] == 32
+
+
+@pytest.mark.slow
+def test_contention_measures_each_setting_alone_and_beside_a_busy_process():
+    from harness.perf import contention
+    rows = contention("mocov2", 1, settings={"one thread": {"OMP_NUM_THREADS": "1"}})
+    assert [(r["setting"], r["competitor"]) for r in rows] == [("one thread", False), ("one thread", True)]
+    assert all(r["threads"] == 1 and r["step_s"] > 0 for r in rows)
