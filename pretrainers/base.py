@@ -30,9 +30,16 @@ class ImageFiles(Dataset):
 
 @torch.no_grad()
 def ema_update(pairs: list[tuple[torch.nn.Module, torch.nn.Module]], m: float) -> None:
-    """target <- m * target + (1 - m) * online, parameter by parameter, for each (online, target) pair."""
+    """target <- m * target + (1 - m) * online, parameter by parameter, for each (online, target) pair.
+
+    Per parameter on purpose: two foreach operations over all parameters gave the same bits and no
+    measurable gain on this CPU (4.3 ms per ResNet-18 pair either way, alone or beside a busy
+    process: about 1.4 % of the mocov2 mini step; issue 24)."""
     for online, target in pairs:
-        for pt, po in zip(target.parameters(), online.parameters()):
+        t, o = list(target.parameters()), list(online.parameters())
+        if len(t) != len(o):  # zip would pair the wrong tensors or stop early without a word
+            raise ValueError(f"EMA pair with {len(o)} online and {len(t)} target parameters")
+        for pt, po in zip(t, o):
             pt.mul_(m).add_(po.detach(), alpha=1 - m)
 
 
