@@ -56,8 +56,12 @@ def _polygons(mask: np.ndarray) -> list[list[float]]:
 
 
 def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                         size: tuple[int, int] = (96, 128)) -> Path:
-    """Write a synthetic data set in the COCO-2017 layout; deterministic in (seed, sizes).
+                         size: tuple[int, int] = (96, 128), class_hue: bool = True) -> Path:
+    """Write a synthetic data set in the COCO-2017 layout; deterministic in (seed, sizes, class_hue).
+
+    class_hue=False: object instances in any hue (harness.data.scenes), the same scenes otherwise
+    (same shapes, places and textures: one random stream); a protocol asks for it with
+    `dataset.synth: {class_hue: false}`, which also gives the set its own cache folder.
 
     Written into a temporary sibling directory and renamed at the end, so an interrupted run
     leaves nothing half-written under `out`; an existing `out` is replaced only if it is a DenseBench
@@ -73,7 +77,7 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
         for i in range(n):
             rng = np.random.default_rng([seed, split_seed, i])
             h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-            scene = render_scene(rng, h, w)
+            scene = render_scene(rng, h, w, class_hue=class_hue)
             name = f"{split_seed:02d}{i:010d}.jpg"
             cv2.imwrite(str(tmp / f"{split}2017" / name), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             images.append({"id": split_seed * 10**7 + i, "file_name": name, "height": h, "width": w})
@@ -89,4 +93,7 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
         atomic_write_text(tmp / "annotations" / f"instances_{split}2017.json",
                           json.dumps({"info": {"description": f"DenseBench synthetic COCO, seed {seed}"},
                                       "licenses": [], "images": images, "annotations": anns, "categories": cats}))
-    return publish_dir(tmp, out, "coco", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
+    params = {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size}
+    if not class_hue:  # absent by default: the marker of hue-coded sets stays as it was
+        params["class_hue"] = False
+    return publish_dir(tmp, out, "coco", params)

@@ -128,3 +128,32 @@ def test_imagenet_pretrain_listing(tmp_path):
         pretrain_files("cityscapes", tmp_path, "train")
     with pytest.raises(BenchError, match=r"ImageSets/Segmentation/trainaug.txt: missing"):
         pretrain_files("voc", tmp_path, "trainaug")  # VOC train_aug is a pre-training source (hiergroup)
+
+
+def _class_hue_spread(root):
+    """Per class, the circular spread (1 - mean resultant length, 0..1) of its instances' mean hue."""
+    import cv2
+    c = COCO(str(root / "annotations" / "instances_train2017.json"))
+    angles = {k: [] for k in c.getCatIds()}
+    for img in c.loadImgs(c.getImgIds()):
+        hsv = cv2.cvtColor(cv2.imread(str(root / "train2017" / img["file_name"])), cv2.COLOR_BGR2HSV_FULL)
+        for a in c.loadAnns(c.getAnnIds(imgIds=img["id"])):
+            m = c.annToMask(a).astype(bool)
+            if m.sum() >= 40:
+                ang = hsv[..., 0][m].astype(float) / 256 * 2 * np.pi
+                angles[a["category_id"]].append(np.angle(np.exp(1j * ang).mean()))
+    return {k: 1 - abs(np.exp(1j * np.array(v)).mean()) for k, v in angles.items() if len(v) >= 5}
+
+
+def test_any_hue_coco_keeps_the_scenes_and_frees_the_colour(tmp_path):
+    kw = dict(seed=2, n_train=40, n_val=2, size=(64, 72))
+    hue = write_synthetic_coco(tmp_path / "hue", **kw)
+    free = write_synthetic_coco(tmp_path / "free", class_hue=False, **kw)
+    for split in ("train", "val"):  # same objects, boxes and masks: only their colours differ
+        a, b = (json.loads((r / "annotations" / f"instances_{split}2017.json").read_text()) for r in (hue, free))
+        assert a["annotations"] == b["annotations"] and a["images"] == b["images"]
+    assert _digest(hue / "train2017") != _digest(free / "train2017")
+    spread_hue, spread_free = _class_hue_spread(hue), _class_hue_spread(free)
+    assert len(spread_hue) == 5 and max(spread_hue.values()) < 0.2 < min(spread_free.values())
+    marker = json.loads((free / ".densebench-synthetic.json").read_text())
+    assert marker["params"]["class_hue"] is False and "class_hue" not in json.loads((hue / ".densebench-synthetic.json").read_text())["params"]
