@@ -11,6 +11,7 @@ task (entry point `densebench.perf` `davis`).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -103,7 +104,6 @@ def contention(method: str, steps: int, settings: dict[str, dict[str, str]] | No
     Every setting runs in its own subprocess; settings other than '1 thread' use PyTorch's default
     thread count (the CPUs this process may use). The competitor is a Python busy loop, started
     before and killed after each group of runs."""
-    import os
     rows = []
     for competitor in (False, True):
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if competitor else None

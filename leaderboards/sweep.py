@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError
+from harness.threads import cpu_count
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def run(trials: list[Trial], scale: str, jobs: int, results_root: str | None, da
         if _bench(args, dict(os.environ), log) != 0:
             failed.append(" ".join(args))
             broken.add((m, r, s))
-    threads = max(1, len(os.sched_getaffinity(0)) // jobs)
+    threads = max(1, cpu_count() // jobs)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
 
     def one(t: Trial) -> None:

@@ -4,10 +4,10 @@ a paper table's measured rows need, skipping what is recorded, then print the ta
 from __future__ import annotations
 
 import argparse
-import os
 
 from harness.cli.args import positive, seed_list
 from harness.recipe import SCALES
+from harness.threads import cpu_count
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +55,7 @@ def _sweep(args: argparse.Namespace) -> None:
         return
     log = home() / "sweeps" / f"{args.table}-{args.scale}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    jobs = args.jobs or max(1, len(os.sched_getaffinity(0)) // 2)
+    jobs = args.jobs or max(1, cpu_count() // 2)
     r = sweep.run(trials, args.scale, jobs, args.results_root, args.data_root, log)
     print(f"{r['trials']} trials: {r['skipped']} recorded before, {r['ran']} run, {len(r['failed'])} failed (log: {log})")
     for f in r["failed"]:
