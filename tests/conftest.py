@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,8 @@ import harness  # noqa: F401  (before torch: sets how OpenMP threads wait, harne
 import torch  # noqa: E402
 
 torch.set_num_threads(2)
+
+PLUGIN_EXAMPLE = Path(__file__).with_name("plugin_example")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,3 +42,15 @@ def recipe(method: str, name: str = "mini", overrides: dict | None = None):
     from harness.recipe import with_overrides
     from harness.registry import METHODS
     return with_overrides(METHODS.card(method).recipe(name), overrides)
+
+
+@pytest.fixture(scope="session")
+def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a process that sees tests/plugin_example (method rotnet, task toy_rank)
+    pip-installed into a separate folder, as a user's plugin package would be."""
+    site, src = tmp_path_factory.mktemp("plugin_site"), tmp_path_factory.mktemp("plugin_src") / "example"
+    shutil.copytree(PLUGIN_EXAMPLE, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))  # builds write there
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--target", str(site), str(src)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}

@@ -1,9 +1,16 @@
 """bench sweep through submitit: the cluster file is checked; submitit's debug and local executors run a
 sweep's jobs end to end here; for SLURM the sbatch files submitit writes are checked (a stand-in
-`sbatch` on PATH takes them: no scheduler here); BenchJob requeues the same command."""
+`sbatch` on PATH takes them: no scheduler here); BenchJob requeues the same command, and a pre-training
+signalled mid-way (as SLURM signals before preemption or the time limit) is requeued by submitit and
+resumes to the weights of an uninterrupted run."""
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +39,55 @@ def test_bench_job_requeues_the_same_command():
     job = sweep_submit.BenchJob()
     again = job.checkpoint(["pretrain", "--method", "mocov2"])
     assert again.function is job and again.args == (["pretrain", "--method", "mocov2"],)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (Linux /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+        except (OSError, IndexError, ValueError):
+            pass  # gone meanwhile
+    return out
+
+
+@pytest.mark.slow
+def test_a_pretraining_signalled_midway_is_requeued_and_resumes_to_the_same_weights(plugin_env, tmp_path, monkeypatch):
+    """submitit-local runs `bench pretrain` (the example plugin's rotnet, recipe `requeue`: 40 iterations, a
+    resume point every 4). Once its first last.pt exists, the task process gets USR2, the signal SLURM sends
+    (`--signal=USR2@...`) before a preemption or the time limit: submitit's handler checkpoints BenchJob (the
+    same command), the task exits with submitit's requeue code and the local controller starts it again, as
+    SLURM would requeue it. The second process resumes from last.pt; the checkpoint equals an uninterrupted
+    run's weight for weight."""
+    from harness.checkpoint import read_meta
+    args = ["pretrain", "--method", "rotnet", "--recipe", "requeue"]
+    ref_home, home = tmp_path / "ref", tmp_path / "home"
+    r = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=600,
+                       env={**plugin_env, "DENSEBENCH_HOME": str(ref_home)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    for k, v in {**plugin_env, "DENSEBENCH_HOME": str(home)}.items():  # the job's processes inherit them
+        monkeypatch.setenv(k, v)
+    ex = sweep_submit.executor("submitit-local", tmp_path / "jobs", {"timeout_min": 30}, "densebench-requeue")
+    job = ex.submit(sweep_submit.BenchJob(), args)
+    deadline = time.time() + 300
+    while not list(home.glob("checkpoints/rotnet/*/train/last.pt")):
+        assert time.time() < deadline and not job.done(), "the job never reached its first resume point"
+        time.sleep(0.05)
+    tasks = _children(job._process.pid)  # the controller's one task: `bench pretrain`
+    assert len(tasks) == 1
+    os.kill(tasks[0], signal.SIGUSR2)
+    assert job.result() == 0
+    log = job.stdout() + (job.stderr() or "")
+    assert "Requeued job" in log, log[-3000:]
+    ckpt, = home.glob("checkpoints/rotnet/*/backbone.safetensors")
+    ref, = ref_home.glob("checkpoints/rotnet/*/backbone.safetensors")
+    got, want = read_meta(ckpt), read_meta(ref)
+    resumed = got["train_summary"]["segments_resumed_at"]
+    assert resumed and 0 < resumed[0] < 40 and resumed[0] % 4 == 0, got["train_summary"]
+    assert want["train_summary"]["segments_resumed_at"] == []
+    assert got["weights_sha256"] == want["weights_sha256"]
 
 
 def _groups(res, seeds):
