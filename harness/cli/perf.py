@@ -22,6 +22,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--coco-images", type=positive, default=5000, help="synthetic val images (default 5000, COCO val's size)")
     p.add_argument("--contention", action="store_true", help="instead: step time of --method (default mocov2) "
                    "under each OpenMP wait setting, alone and beside one CPU-bound process (harness/threads.py)")
+    p.add_argument("--official", metavar="DIR", help="instead: the step of --method (one) beside the official "
+                   "implementation's, from a checkout of its repository at DIR (harness/perf_official.py)")
+    p.add_argument("--batch", type=positive, default=8, help="with --official: images per step (default 8)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_perf)
 
@@ -79,6 +82,22 @@ def _contention(args: argparse.Namespace) -> None:
         print(f"{name:<32} {a['threads']:>7} {a['step_s']:>8.3f} {b['step_s']:>24.3f}")
 
 
+def _official(args: argparse.Namespace) -> None:
+    from harness.perf_official import adapters, compare_in_subprocess
+    if not args.method or len(args.method) != 1:
+        raise BenchError(f"--official {args.official}: name exactly one --method (one of {', '.join(sorted(adapters()))})")
+    r = compare_in_subprocess(args.method[0], args.official, args.steps, args.batch)
+    if args.json:
+        print(json.dumps(r))
+        return
+    print(f"{r['method']} ({r['recipe']} recipe: {r['arch']}, batch {r['batch']}, {r['size'][0]}x{r['size'][1]}, "
+          f"{r['threads']} threads), median of {r['steps']} interleaved steps:")
+    print(f"  densebench {r['densebench_s']:.3f} s ({r['densebench_img_s']} img/s), official {r['official_s']:.3f} s "
+          f"({r['official_img_s']} img/s): densebench {r['ratio']}x the official speed")
+    if r["aligned"]:
+        print(f"  densebench recipe aligned with the official single-process computation: {r['aligned']}")
+
+
 def _perf(args: argparse.Namespace) -> None:
     if args.davis:
         return _davis(args)
@@ -86,6 +105,8 @@ def _perf(args: argparse.Namespace) -> None:
         return _coco_eval(args)
     if args.contention:
         return _contention(args)
+    if args.official:
+        return _official(args)
     from harness.registry import METHODS
     # by default the methods that train without earlier stages (ORL's would pre-train byol first: ask
     # for it with --method orl)

@@ -1,0 +1,143 @@
+"""The official implementations' training steps, for `bench perf --official` (harness/perf_official.py).
+
+Each adapter imports the official model from a checkout the user names (nothing of it is part of
+DenseBench), builds it with the recipe's architecture and hyper-parameters, and returns a step:
+the official loop's forward + backward + optimiser step (its momentum update runs inside its
+forward) on the very tensors DenseBench's step receives. The official code is called as is; only
+its distributed and CUDA-specific calls are stood in for, so that it runs in one CPU process:
+
+- torch.distributed is initialised as a one-process gloo group: all_gather, all_reduce, broadcast,
+  get_world_size and get_rank run for real (MoCo's shuffle-BN and SlotCon's gathers at world size 1);
+- nn.SyncBatchNorm.convert_sync_batchnorm returns the module unchanged while the model is built
+  (SyncBatchNorm refuses CPU tensors in training mode): per-process BN, as DenseBench's own
+  recipe runs on one CPU process;
+- Tensor.cuda returns the tensor itself during build and step (MoCo's randperm(...).cuda() and
+  labels.cuda()).
+
+Checkouts measured (README "Speed against the official code"): zdaxie/PixPro e390d6b, CVMI-Lab/SlotCon
+(models/slotcon.py, utils/lars.py), facebookresearch/moco (moco/builder.py; its last tree before the
+repository was emptied, 8976944^).
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from harness.errors import BenchError
+
+Step = Callable[[], torch.Tensor]
+
+
+@contextlib.contextmanager
+def _cpu_stand_ins() -> Iterator[None]:
+    """SyncBN conversion and Tensor.cuda as no-ops while the official code builds or steps."""
+    convert, cuda = nn.SyncBatchNorm.convert_sync_batchnorm, torch.Tensor.cuda
+    nn.SyncBatchNorm.convert_sync_batchnorm = classmethod(lambda cls, module, *a, **k: module)
+    torch.Tensor.cuda = lambda self, *a, **k: self
+    try:
+        yield
+    finally:
+        nn.SyncBatchNorm.convert_sync_batchnorm, torch.Tensor.cuda = convert, cuda
+
+
+def _one_process_group() -> None:
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+
+
+def _import_from(repo: Path, module: str, names: list[str]) -> list[Any]:
+    """`from module import names` out of the checkout at `repo` (first on sys.path)."""
+    import importlib
+    if not repo.is_dir():
+        raise BenchError(f"--official {repo}: not a folder (expected a checkout of the official repository)")
+    sys.path.insert(0, str(repo))
+    try:
+        mod = importlib.import_module(module)
+        return [getattr(mod, n) for n in names]
+    except (ImportError, AttributeError) as e:
+        raise BenchError(f"--official {repo}: cannot import {', '.join(names)} from {module} ({e})") from e
+
+
+def _stepper(model: nn.Module, opt: torch.optim.Optimizer, loss_of: Callable[[], torch.Tensor]) -> Step:
+    def step() -> torch.Tensor:
+        with _cpu_stand_ins():
+            loss = loss_of()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return loss.detach()
+    return step
+
+
+def _lr(recipe: Any, batch: int) -> float:
+    o = recipe.train.optimizer
+    return o.lr * batch / 256 if o.lr_scaling == "linear" else o.lr
+
+
+def pixpro(repo: Path, p: Any, recipe: Any, batch: list[torch.Tensor]) -> Step:
+    """zdaxie/PixPro: contrast.models.PixPro (the published base runs: transform layer 1, no instance
+    branch) with contrast.lars (SGD wrapped by LARS over add_weight_decay's groups), main_pretrain.py's loop."""
+    resnet, PixPro = _import_from(repo, "contrast.resnet", ["__dict__"])[0], _import_from(repo, "contrast.models", ["PixPro"])[0]
+    LARS, add_weight_decay = _import_from(repo, "contrast.lars", ["LARS", "add_weight_decay"])
+    x1, x2, c1, c2 = batch
+    args = SimpleNamespace(feature_dim=p.dim, head_type="early_return", pixpro_p=p.gamma,
+                           pixpro_momentum=recipe.train.ema.base, pixpro_pos_ratio=p.T, pixpro_clamp_value=0.0,
+                           pixpro_transform_layer=1, pixpro_ins_loss_weight=0.0, num_instances=1000 * len(x1),
+                           batch_size=len(x1), epochs=recipe.epochs, start_epoch=1)
+    _one_process_group()
+    with _cpu_stand_ins():
+        model = PixPro(resnet[recipe.arch], args).train()
+    o = recipe.train.optimizer
+    opt = LARS(torch.optim.SGD(add_weight_decay(model, o.weight_decay), lr=_lr(recipe, len(x1)), momentum=o.momentum))
+    return _stepper(model, opt, lambda: model(x1, x2, c1, c2))
+
+
+def slotcon(repo: Path, p: Any, recipe: Any, batch: list[torch.Tensor]) -> Step:
+    """CVMI-Lab/SlotCon: models.slotcon.SlotCon with utils.lars.LARS, main_pretrain.py's loop."""
+    resnet = _import_from(repo, "models.resnet", ["__dict__"])[0]
+    SlotCon, = _import_from(repo, "models.slotcon", ["SlotCon"])
+    LARS, = _import_from(repo, "utils.lars", ["LARS"])
+    v1, v2, b1, b2, f1, f2 = batch
+    args = SimpleNamespace(dim_hidden=p.hidden, dim_out=p.dim, teacher_momentum=recipe.train.ema.base, arch=recipe.arch,
+                           group_loss_weight=p.group_weight, student_temp=p.t_student, teacher_temp=p.t_teacher,
+                           num_prototypes=p.num_prototypes, center_momentum=p.center_momentum,
+                           num_instances=1000 * len(v1), world_size=1, batch_size=len(v1), epochs=recipe.epochs,
+                           start_epoch=1)
+    _one_process_group()
+    with _cpu_stand_ins():
+        model = SlotCon(resnet[recipe.arch], args).train()
+    o = recipe.train.optimizer
+    opt = LARS(model.parameters(), lr=_lr(recipe, len(v1)), momentum=o.momentum, weight_decay=o.weight_decay)
+    return _stepper(model, opt, lambda: model(([v1, v2], [b1, b2], [f1, f2])))
+
+
+def mocov2(repo: Path, p: Any, recipe: Any, batch: list[torch.Tensor]) -> Step:
+    """facebookresearch/moco: moco.builder.MoCo (mlp=True: v2) over torchvision's ResNet, SGD and
+    cross-entropy as main_moco.py."""
+    import torchvision
+    MoCo, = _import_from(repo, "moco.builder", ["MoCo"])
+    x_q, x_k = batch
+    _one_process_group()
+    with _cpu_stand_ins():
+        model = MoCo(torchvision.models.__dict__[recipe.arch], p.dim, p.K, recipe.train.ema.base, p.T, mlp=True).train()
+    o = recipe.train.optimizer
+    opt = torch.optim.SGD(model.parameters(), _lr(recipe, len(x_q)), momentum=o.momentum, weight_decay=o.weight_decay)
+    criterion = nn.CrossEntropyLoss()
+
+    def loss_of() -> torch.Tensor:
+        output, target = model(im_q=x_q, im_k=x_k)
+        return criterion(output, target)
+    return _stepper(model, opt, loss_of)
+
+
+# The official MoCo on one process normalises each encoder's whole batch at once (shuffle-BN at world
+# size 1); DenseBench's recipe emulates 8 GPUs' BN batches with bn_splits 8 on one process: more,
+# smaller convolutions. The comparison runs DenseBench with one BN batch, the same computation.
+mocov2.align = {"params": {"bn_splits": 1}}  # type: ignore[attr-defined]
