@@ -33,7 +33,7 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
     from harness.artefacts import cpu_workers
     from harness.data import recipe_files
     from harness.engine.optim import base_lr, build_optimizer
-    from harness.engine.step import effective_precision, grad_scaler, train_step
+    from harness.engine.step import effective_precision, grad_scaler, memory_format, to_device, train_step
     from harness.registry import METHODS
     method = METHODS.load(method_name)
     recipe = method.card.recipe(recipe_name)
@@ -41,7 +41,8 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
         raise ValueError(f"method '{method_name}' does not train")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
-    model = method.build(recipe, 0).to(device).train()
+    fmt = memory_format(recipe.train.memory_format) if recipe.train is not None else torch.contiguous_format
+    model = method.build(recipe, 0).to(device, memory_format=fmt).train()
     files = recipe_files(recipe.data)
     if recipe.after:  # earlier stages (ORL's byol): pre-trained or found in the cache, as a run would
         from harness.runs import pretrain
@@ -52,7 +53,7 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
         method.prepare(recipe, StageContext(0, files, stages, Path(work), progress=False, workers=cpu_workers()))
     train = recipe.train
     batch = next(iter(DataLoader(method.dataset(recipe, files), batch_size=train.batch_size, shuffle=False)))
-    batch = [b.to(device) for b in batch]
+    batch = to_device(batch, device, fmt)
     opt = build_optimizer(model, train.optimizer, base_lr(train.optimizer, train.batch_size))
     momentum = train.ema.base if train.ema is not None else None
     precision = effective_precision(train.precision, device)

@@ -39,7 +39,7 @@ def compare(method_name: str, repo: str | Path, steps: int = 3, warmup: int = 1,
 
     from harness.data import recipe_files
     from harness.engine.optim import base_lr, build_optimizer
-    from harness.engine.step import train_step
+    from harness.engine.step import memory_format, to_device, train_step
     from harness.registry import METHODS
     eps = adapters()
     if method_name not in eps:
@@ -56,13 +56,15 @@ def compare(method_name: str, repo: str | Path, steps: int = 3, warmup: int = 1,
     if len(inputs[0]) != batch:
         raise BenchError(f"--batch {batch}: the synthetic set has only {len(inputs[0])} images")
     torch.manual_seed(0)
-    ours = method.build(recipe, 0).train()
     train = recipe.train
+    fmt = memory_format(train.memory_format)  # DenseBench's step as the recipe runs it
+    ours = method.build(recipe, 0).to(memory_format=fmt).train()
+    ours_inputs = to_device(inputs, torch.device("cpu"), fmt)
     opt = build_optimizer(ours, train.optimizer, base_lr(train.optimizer, batch))
     momentum = train.ema.base if train.ema is not None else None
     torch.manual_seed(0)
     official = adapter(Path(repo), method.params(recipe), recipe, inputs)
-    fns = {"densebench": lambda: train_step(ours, inputs, opt, momentum)["loss"], "official": official}
+    fns = {"densebench": lambda: train_step(ours, ours_inputs, opt, momentum)["loss"], "official": official}
     times: dict[str, list[float]] = {k: [] for k in fns}
     losses: dict[str, float] = {}
     for i in range(warmup + steps):
@@ -76,6 +78,7 @@ def compare(method_name: str, repo: str | Path, steps: int = 3, warmup: int = 1,
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"method": method_name, "recipe": recipe_name, "arch": recipe.arch, "batch": batch,
             "size": list(inputs[0].shape[-2:]), "threads": torch.get_num_threads(), "steps": steps,
+            "memory_format": train.memory_format,
             "densebench_s": round(med["densebench"], 4), "official_s": round(med["official"], 4),
             "densebench_img_s": round(batch / med["densebench"], 2), "official_img_s": round(batch / med["official"], 2),
             "ratio": round(med["official"] / med["densebench"], 3), "aligned": align, "last_loss": losses,

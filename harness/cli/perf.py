@@ -91,7 +91,7 @@ def _official(args: argparse.Namespace) -> None:
         print(json.dumps(r))
         return
     print(f"{r['method']} ({r['recipe']} recipe: {r['arch']}, batch {r['batch']}, {r['size'][0]}x{r['size'][1]}, "
-          f"{r['threads']} threads), median of {r['steps']} interleaved steps:")
+          f"{r['threads']} threads, {r['memory_format']}), median of {r['steps']} interleaved steps:")
     print(f"  densebench {r['densebench_s']:.3f} s ({r['densebench_img_s']} img/s), official {r['official_s']:.3f} s "
           f"({r['official_img_s']} img/s): densebench {r['ratio']}x the official speed")
     if r["aligned"]:

@@ -35,6 +35,17 @@ def _autocast(precision: str) -> contextlib.AbstractContextManager:
     return torch.autocast("cuda", dtype=torch.float16 if precision == "fp16" else torch.bfloat16)
 
 
+def memory_format(name: str) -> torch.memory_format:
+    """TrainSpec.memory_format -> the torch memory format."""
+    return torch.channels_last if name == "channels_last" else torch.contiguous_format
+
+
+def to_device(batch: list, device: torch.device, fmt: torch.memory_format = torch.contiguous_format) -> list:
+    """The batch's tensors on `device`; image batches ([N, C, H, W]) in `fmt`."""
+    return [(b.to(device, non_blocking=True, memory_format=fmt) if b.dim() == 4 else b.to(device, non_blocking=True))
+            if torch.is_tensor(b) else b for b in batch]
+
+
 def train_step(model: torch.nn.Module, batch: list, opt: torch.optim.Optimizer, momentum: float | None,
                precision: str = "fp32", scaler: torch.amp.GradScaler | None = None) -> dict[str, torch.Tensor]:
     """forward(batch) -> {'loss', **logs} (autocast at `precision`, an effective one: see

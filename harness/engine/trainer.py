@@ -26,7 +26,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from harness.config import atomic_write_bytes
 from harness.engine import dist as bdist
 from harness.engine.optim import base_lr, build_optimizer, lr_at, momentum_at
-from harness.engine.step import NonFiniteLoss, effective_precision, grad_scaler, train_step, unwrap
+from harness.engine.step import (NonFiniteLoss, effective_precision, grad_scaler, memory_format, to_device, train_step,
+                                 unwrap)
 from harness.errors import BenchError
 from harness.recipe import TrainSpec
 
@@ -111,7 +112,8 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     if ipe == 0:
         raise BenchError(f"data set of {n} images is smaller than one batch of {spec.batch_size}")
     total = ipe * spec.epochs
-    model.to(device)
+    fmt = memory_format(spec.memory_format)
+    model.to(device, memory_format=fmt)
     if spec.sync_bn and (world > 1 or device.type == "cuda"):  # one CPU process: plain BN, bit for bit
         from harness.engine.syncbn import convert_sync_bn
         convert_sync_bn(model, spec.sync_bn, device)
@@ -149,7 +151,7 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
             lr = lr_at(it, total, ipe, lr0, spec.schedule)
             for g in opt.param_groups:
                 g["lr"] = lr
-            batch = [b.to(device, non_blocking=True) if torch.is_tensor(b) else b for b in batch]
+            batch = to_device(batch, device, fmt)
             m = momentum_at(it, total, spec.ema) if spec.ema is not None else None
             try:
                 logs = train_step(model, batch, opt, m, precision, scaler)
