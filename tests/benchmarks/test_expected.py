@@ -14,7 +14,7 @@ from harness.registry import TASKS
 # Protocols whose mini bounds are not measured yet, each with the issue that will measure them. The
 # bounds test is expected to fail for them (strict: adding the bounds without removing the entry fails),
 # and their separation runs are skipped until then.
-PENDING = {("voc_det", "r50_c4_24k"): "issue 20: mocov2 and random init level at seeds 0-2 (README, C4 mini)"}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _params(pairs):
@@ -58,7 +58,7 @@ def test_default_mini_protocol_separates_mocov2_from_random(task, pid, tmp_path)
         assert rec["scale"] == "mini" and rec["seed"] == 0 and len(rec["checkpoint_sha256"]) == 64
         got[method] = rec["metrics"][exp.metric]
         n = len(expected_keys("resnet18"))  # every backbone tensor, BN statistics included, nothing dropped
-        if "conversion" in rec["notes"] and task in ("coco_det", "coco_det_c4", "voc_seg", "cityscapes_seg", "ade_seg", "voc_aspp_frozen"):
+        if "conversion" in rec["notes"] and task in ("coco_det", "coco_det_c4", "voc_det", "voc_seg", "cityscapes_seg", "ade_seg", "voc_aspp_frozen"):
             assert rec["notes"]["conversion"].startswith(f"{n} tensors converted, 0 dropped"), rec["notes"]
         if "backbone_unchanged_by_training" in rec["notes"]:  # the frozen probe leaves it bit-identical
             assert rec["notes"]["backbone_unchanged_by_training"] is (task == "voc_aspp_frozen")
