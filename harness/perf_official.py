@@ -13,6 +13,7 @@ is stood in for, and why). Not timed: data loading, the learning-rate schedule, 
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from harness.errors import BenchError
@@ -51,6 +53,8 @@ def compare(method_name: str, repo: str | Path, steps: int = 3, warmup: int = 1,
     recipe = with_overrides(method.card.recipe(recipe_name), align)
     files = recipe_files(method.card.recipe("mini").data)  # synthetic images, made if missing
     loader = DataLoader(method.dataset(recipe, files), batch_size=batch, shuffle=False)
+    random.seed(0)  # the augmentations draw from all three generators: the same batch every run
+    np.random.seed(0)
     torch.manual_seed(0)
     inputs = next(iter(loader))
     if len(inputs[0]) != batch:
