@@ -41,7 +41,7 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
         raise ValueError(f"method '{method_name}' does not train")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
-    fmt = memory_format(recipe.train.memory_format) if recipe.train is not None else torch.contiguous_format
+    fmt = memory_format(recipe.train.memory_format)
     model = method.build(recipe, 0).to(device, memory_format=fmt).train()
     files = recipe_files(recipe.data)
     if recipe.after:  # earlier stages (ORL's byol): pre-trained or found in the cache, as a run would

@@ -42,11 +42,11 @@ def compare(method_name: str, repo: str | Path, steps: int = 3, warmup: int = 1,
     from harness.data import recipe_files
     from harness.engine.optim import base_lr, build_optimizer
     from harness.engine.step import memory_format, to_device, train_step
+    from harness.recipe import with_overrides
     from harness.registry import METHODS
     eps = adapters()
     if method_name not in eps:
         raise BenchError(f"--method {method_name}: no official-code adapter (have: {', '.join(sorted(eps)) or 'none'})")
-    from harness.recipe import with_overrides
     method = METHODS.load(method_name)
     adapter = eps[method_name].load()
     align = getattr(adapter, "align", None)  # DenseBench settings that make both compute the same thing

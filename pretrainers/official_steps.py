@@ -15,8 +15,8 @@ its distributed and CUDA-specific calls are stood in for, so that it runs in one
   labels.cuda()).
 
 Checkouts measured (README "Speed against the official code"): zdaxie/PixPro e390d6b, CVMI-Lab/SlotCon
-(models/slotcon.py, utils/lars.py), facebookresearch/moco (moco/builder.py; its last tree before the
-repository was emptied, 8976944^).
+30ff33d (models/slotcon.py, utils/lars.py), facebookresearch/moco 132aea9 (moco/builder.py; the last
+tree before the repository was emptied).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ Step = Callable[[], torch.Tensor]
 @contextlib.contextmanager
 def _cpu_stand_ins() -> Iterator[None]:
     """SyncBN conversion and Tensor.cuda as no-ops while the official code builds or steps."""
-    convert, cuda = nn.SyncBatchNorm.convert_sync_batchnorm, torch.Tensor.cuda
+    convert, cuda = nn.SyncBatchNorm.__dict__["convert_sync_batchnorm"], torch.Tensor.cuda  # the classmethod itself
     nn.SyncBatchNorm.convert_sync_batchnorm = classmethod(lambda cls, module, *a, **k: module)
     torch.Tensor.cuda = lambda self, *a, **k: self
     try:
