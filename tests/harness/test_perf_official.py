@@ -57,7 +57,7 @@ def test_bad_official_inputs_are_one_line(tmp_path, capsys):
     with pytest.raises(BenchError, match=r"cannot import MoCo from moco.builder"):
         compare("mocov2", tmp_path, steps=1, batch=2)
     with pytest.raises(BenchError, match="no official-code adapter"):
-        compare("byol", tmp_path, steps=1, batch=2)
+        compare("hiergroup", tmp_path, steps=1, batch=2)
     assert main(["perf", "--official", str(tmp_path), "--method", "mocov2", "--method", "pixpro"]) == 2
     err = capsys.readouterr().err
     assert "name exactly one --method" in err and len(err.strip().splitlines()) == 1
