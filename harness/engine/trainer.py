@@ -76,24 +76,6 @@ class EpochSampler(Sampler):
         return (self.batches() - self.start) * self.batch
 
 
-class RunSampler(Sampler):
-    """The EpochSamplers of a whole run one after another, from global iteration `start_it` (a resumed
-    run: the first epoch from its batch start_it % batches-per-epoch) to the end of epoch `epochs` - 1."""
-
-    def __init__(self, n: int, batch: int, world: int, rank: int, seed: int, start_it: int, epochs: int) -> None:
-        self.args, self.start_it, self.epochs = (n, batch, world, rank, seed), start_it, epochs
-        self.ipe = n // (batch * world)
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        first = self.start_it // self.ipe
-        for epoch in range(first, self.epochs):
-            start = self.start_it - first * self.ipe if epoch == first else 0
-            yield from EpochSampler(*self.args, epoch, start_batch=start)
-
-    def __len__(self) -> int:
-        return (self.epochs * self.ipe - self.start_it) * self.args[1]
-
-
 def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, it: int, wall_s: float,
           scaler: torch.amp.GradScaler | None) -> None:
     buf = io.BytesIO()  # tensors and plain containers only: reloads with weights_only=True
@@ -160,36 +142,37 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     ds = SeededDataset(dataset, seed)
     t0, seen, last_loss = time.time(), 0, float("nan")
     model.train()
-    # one loader for the whole run: its workers live across epochs and load the next epoch's first
-    # batches while this epoch's last ones train (the batches are those of one loader per epoch)
-    loader = DataLoader(ds, batch_size=per_rank, sampler=RunSampler(n, per_rank, world, rank, seed, it, spec.epochs),
-                        num_workers=spec.workers, drop_last=True, pin_memory=device.type == "cuda")
-    for batch in loader:
-        lr = lr_at(it, total, ipe, lr0, spec.schedule)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        batch = to_device(batch, device, fmt)
-        m = momentum_at(it, total, spec.ema) if spec.ema is not None else None
-        try:
-            logs = train_step(model, batch, opt, m, precision, scaler)
-        except NonFiniteLoss as e:
-            raise BenchError(f"{e} at iteration {it} (lr {lr:.3g}): stopped; "
-                             f"the last good checkpoint is {ckpt}") from None
-        it += 1
-        seen += spec.batch_size
-        last_loss = logs["loss"].item()
-        if writer is not None:
-            for k, v in logs.items():
-                writer.add_scalar(f"train/{k}", float(v.detach()) if torch.is_tensor(v) else float(v), it)
-            writer.add_scalar("train/lr", lr, it)
-        rate = seen / max(time.time() - t0, 1e-9)
-        bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.3g}", img_s=f"{rate:.1f}")
-        bar.update(1)
-        if stop_after is not None and it >= stop_after:
-            bar.close()
-            return {"iters": it, "stopped": True}
-        if rank == 0 and (it % spec.ckpt_every == 0 or it == total):
-            _save(ckpt, model, opt, it, wall_before + time.time() - t0, scaler)
+    while it < total:
+        epoch = it // ipe
+        sampler = EpochSampler(n, per_rank, world, rank, seed, epoch, start_batch=it - epoch * ipe)
+        loader = DataLoader(ds, batch_size=per_rank, sampler=sampler, num_workers=spec.workers,
+                            drop_last=True, pin_memory=device.type == "cuda")
+        for batch in loader:
+            lr = lr_at(it, total, ipe, lr0, spec.schedule)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            batch = to_device(batch, device, fmt)
+            m = momentum_at(it, total, spec.ema) if spec.ema is not None else None
+            try:
+                logs = train_step(model, batch, opt, m, precision, scaler)
+            except NonFiniteLoss as e:
+                raise BenchError(f"{e} at iteration {it} (lr {lr:.3g}): stopped; "
+                                 f"the last good checkpoint is {ckpt}") from None
+            it += 1
+            seen += spec.batch_size
+            last_loss = logs["loss"].item()
+            if writer is not None:
+                for k, v in logs.items():
+                    writer.add_scalar(f"train/{k}", float(v.detach()) if torch.is_tensor(v) else float(v), it)
+                writer.add_scalar("train/lr", lr, it)
+            rate = seen / max(time.time() - t0, 1e-9)
+            bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.3g}", img_s=f"{rate:.1f}")
+            bar.update(1)
+            if stop_after is not None and it >= stop_after:
+                bar.close()
+                return {"iters": it, "stopped": True}
+            if rank == 0 and (it % spec.ckpt_every == 0 or it == total):
+                _save(ckpt, model, opt, it, wall_before + time.time() - t0, scaler)
     bar.close()
     if writer is not None:
         writer.close()

@@ -6,7 +6,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from harness.engine.optim import LARS, lr_at, momentum_at, param_groups
-from harness.engine.trainer import EpochSampler, RunSampler, train
+from harness.engine.trainer import EpochSampler, train
 from harness.errors import BenchError
 from harness.recipe import EMASpec, ScheduleSpec, TrainSpec
 from harness.spec import parse
@@ -82,17 +82,6 @@ def test_sampler_shards_and_resumes():
     r0 = list(EpochSampler(20, 2, 2, 0, seed=1, epoch=2))
     r1 = list(EpochSampler(20, 2, 2, 1, seed=1, epoch=2))
     assert set(r0).isdisjoint(r1) and len(r0) == len(r1) == 10
-
-
-def test_run_sampler_is_the_epoch_samplers_in_a_row():
-    """One loader for a run (its workers live across epochs) sees the batches of one loader per epoch."""
-    per_epoch = [list(EpochSampler(22, 4, 1, 0, seed=3, epoch=e)) for e in range(3)]  # 5 batches, 2 images left
-    run = list(RunSampler(22, 4, 1, 0, seed=3, start_it=0, epochs=3))
-    assert run == per_epoch[0] + per_epoch[1] + per_epoch[2] and len(RunSampler(22, 4, 1, 0, 3, 0, 3)) == 60
-    resumed = RunSampler(22, 4, 1, 0, seed=3, start_it=7, epochs=3)  # epoch 1, its batch 2
-    assert list(resumed) == per_epoch[1][8:] + per_epoch[2] and len(resumed) == len(list(resumed))
-    r1 = list(RunSampler(20, 2, 2, 1, seed=1, start_it=0, epochs=2))
-    assert r1 == list(EpochSampler(20, 2, 2, 1, 1, 0)) + list(EpochSampler(20, 2, 2, 1, 1, 1))
 
 
 class _Noisy(Dataset):
