@@ -24,7 +24,12 @@ def add(sub: argparse._SubParsersAction) -> None:
                    "under each OpenMP wait setting, alone and beside one CPU-bound process (harness/threads.py)")
     p.add_argument("--official", metavar="DIR", help="instead: the step of --method (one) beside the official "
                    "implementation's, from a checkout of its repository at DIR (harness/perf_official.py)")
-    p.add_argument("--batch", type=positive, default=8, help="with --official: images per step (default 8)")
+    p.add_argument("--batch", type=positive, help="images per step (default: the recipe's per-GPU batch as "
+                   "published; with --official 8)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where the steps run (auto: CUDA when present). cuda: the paper recipe by default, at its "
+                        "per-GPU batch and precision, with TFLOP/s and the fraction of the GPU's measured peak")
+    p.add_argument("--recipe", help="recipe to measure (default: mini; paper with --device cuda)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_perf)
 
@@ -86,7 +91,7 @@ def _official(args: argparse.Namespace) -> None:
     from harness.perf_official import adapters, compare_in_subprocess
     if not args.method or len(args.method) != 1:
         raise BenchError(f"--official {args.official}: name exactly one --method (one of {', '.join(sorted(adapters()))})")
-    r = compare_in_subprocess(args.method[0], args.official, args.steps, args.batch)
+    r = compare_in_subprocess(args.method[0], args.official, args.steps, args.batch or 8)
     if args.json:
         print(json.dumps(r))
         return
@@ -110,16 +115,59 @@ def _perf(args: argparse.Namespace) -> None:
     from harness.registry import METHODS
     # by default the methods that train without earlier stages (ORL's would pre-train byol first: ask
     # for it with --method orl)
-    names = args.method or [n for n in METHODS.names() if "mini" in METHODS.card(n).recipes
-                            and METHODS.card(n).recipe("mini").train is not None
-                            and not METHODS.card(n).recipe("mini").after]
+    device = None if args.device == "auto" else args.device
+    if device == "cuda":
+        _check_cuda()
+    recipe = args.recipe or ("paper" if device == "cuda" else "mini")
+    names = args.method or [n for n in METHODS.names() if recipe in METHODS.card(n).recipes
+                            and METHODS.card(n).recipe(recipe).train is not None
+                            and not METHODS.card(n).recipe(recipe).after]
     for n in names:
-        METHODS.card(n).recipe("mini")  # did-you-mean before any work
+        METHODS.card(n).recipe(recipe)  # did-you-mean before any work
     from harness.perf import run_all
-    rows = run_all(names, args.steps)
+    if device == "cuda":  # a method that cannot run here (e.g. hiergroup's paper edges file) is reported, not fatal
+        rows, skipped = [], []
+        for n in names:
+            try:
+                rows += run_all([n], args.steps, recipe_name=recipe, device=device, batch=args.batch, flops=True)
+            except RuntimeError as e:
+                skipped.append(f"{n}: {e}")
+        return _print_gpu(rows, skipped, args.json)
+    rows = run_all(names, args.steps, recipe_name=recipe, device=device, batch=args.batch)
     if args.json:
         print(json.dumps(rows))
         return
     print(f"{'method':<12} {'batch':>5} {'device':>6} {'step s':>8} {'img/s':>7} {'peak MiB':>9}")
     for r in rows:
         print(f"{r['method']:<12} {r['batch']:>5} {r['device']:>6} {r['step_s']:>8.3f} {r['images_per_s']:>7.1f} {r['peak_mem_mib']:>9.0f}")
+
+
+def _check_cuda() -> None:
+    import torch
+    if not torch.cuda.is_available():
+        raise BenchError("--device cuda: no CUDA device here (torch.cuda.is_available() is False)")
+
+
+def _print_gpu(rows: list, skipped: list[str], as_json: bool) -> None:
+    """Each method's step at its published per-GPU batch and precision, against the GPU's measured
+    matrix rate (an fp16 GEMM: the tensor-core rate AMP steps use)."""
+    import torch
+
+    from harness.perf import peak_matmul_tflops
+    if not rows:
+        raise BenchError(f"--device cuda: no method ran ({'; '.join(skipped)})")
+    peak = peak_matmul_tflops("cuda", torch.float16)
+    for r in rows:
+        r["peak_tflop_s"] = round(peak, 1)
+        r["fraction_of_peak"] = round(r["tflop_s"] / peak, 3)
+    if as_json:
+        print(json.dumps({"rows": rows, "not_measured": skipped}))
+        return
+    print(f"{rows[0]['device_name']}: measured fp16 GEMM peak {peak:.1f} TFLOP/s")
+    print(f"{'method':<12} {'batch':>5} {'precision':>9} {'step s':>8} {'img/s':>7} {'TFLOP/step':>10} "
+          f"{'TFLOP/s':>8} {'of peak':>7} {'peak MiB':>9}")
+    for r in rows:
+        print(f"{r['method']:<12} {r['batch']:>5} {r['precision']:>9} {r['step_s']:>8.3f} {r['images_per_s']:>7.1f} "
+              f"{r['tflop_per_step']:>10.3f} {r['tflop_s']:>8.1f} {r['fraction_of_peak']:>7.1%} {r['peak_mem_mib']:>9.0f}")
+    for line in skipped:
+        print(f"not measured: {line}")

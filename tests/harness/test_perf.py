@@ -46,3 +46,30 @@ def test_contention_measures_each_setting_alone_and_beside_a_busy_process():
     rows = contention("mocov2", 1, settings={"one thread": {"OMP_NUM_THREADS": "1"}})
     assert [(r["setting"], r["competitor"]) for r in rows] == [("one thread", False), ("one thread", True)]
     assert all(r["threads"] == 1 and r["step_s"] > 0 for r in rows)
+
+
+def test_paper_recipes_are_measured_at_their_published_per_gpu_batch():
+    from harness.perf import per_device_batch
+    from harness.registry import METHODS
+    assert per_device_batch(METHODS.card("pixpro").recipe("paper")) == 128  # 1024 on 8 GPUs
+    assert per_device_batch(METHODS.card("mocov2").recipe("paper")) == 32   # 256 on 8 GPUs
+    assert per_device_batch(METHODS.card("mocov2").recipe("mini")) == 32    # no GPU count: the whole batch
+
+
+def test_flop_count_of_a_moco_step_matches_the_hand_count():
+    """MoCo v2 paper step on 2 images at 224 px: ResNet-50's forward is 4.09 GMAC (8.18 GFLOP) per
+    image; the query encoder runs forward + backward (3 forwards' worth), the key encoder forward
+    only: 4 x 8.18 x 2 = 65.4 GFLOP; the heads and the 65536-key logits add under 1%."""
+    r = measure("mocov2", steps=1, warmup=0, recipe_name="paper", device="cpu", batch=2, flops=True)
+    assert r["batch"] == 2 and r["memory_format"] == "channels_last" and r["precision"] == "fp32"
+    assert 0.0640 < r["tflop_per_step"] < 0.0670, r
+    assert r["tflop_s"] == pytest.approx(r["tflop_per_step"] / r["step_s"], rel=0.01)
+
+
+def test_perf_on_cuda_without_a_gpu_is_one_line(capsys):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here")
+    assert main(["perf", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "--device cuda: no CUDA device here" in err and len(err.strip().splitlines()) == 1
