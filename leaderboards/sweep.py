@@ -5,7 +5,8 @@ A trial is one method's recipe of the sweep's scale, at one seed used for both t
 the downstream run (pre-training seed k, downstream seed k), evaluated under one measured column's
 (task, protocol). Pre-trainings run first, one at a time (each may use every core, and the thread
 count is part of the checkpoint's identity); evaluations then run `jobs` at a time with the cores
-split between them. Interrupted, the sweep is run again: records are atomic and pre-trainings resume
+split between them, each given the checkpoint file its pre-training wrote (`bench run --checkpoint`:
+with fewer threads it would key, and train, a checkpoint of its own). Interrupted, the sweep is run again: records are atomic and pre-trainings resume
 from their last checkpoint, so only what is missing runs.
 """
 from __future__ import annotations
@@ -31,7 +32,13 @@ class Trial:
     protocol: str
     seed: int
 
-    def run_args(self, scale: str) -> list[str]:
+    def run_args(self, scale: str, checkpoint: Path | None = None) -> list[str]:
+        """`bench run` of this trial; with `checkpoint`, that file is evaluated instead of the method's
+        cache entry as the evaluating process would key it (the key holds the intra-op thread count,
+        which the sweep sets per evaluation)."""
+        if checkpoint is not None:
+            return ["run", "--checkpoint", str(checkpoint), "--task", self.task, "--protocol", self.protocol,
+                    "--scale", scale, "--seed", str(self.seed)]
         return ["run", "--method", self.method, "--recipe", self.recipe, "--task", self.task, "--protocol",
                 self.protocol, "--scale", scale, "--pretrain-seed", str(self.seed), "--seed", str(self.seed)]
 
@@ -96,10 +103,14 @@ def run(trials: list[Trial], scale: str, jobs: int, results_root: str | None, da
             broken.add((m, r, s))
     threads = max(1, cpu_count() // jobs)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    from harness.runs import checkpoint_path
 
     def one(t: Trial) -> None:
-        if (t.method, t.recipe, t.seed) not in broken and _bench([*t.run_args(scale), *common], env, log) != 0:
-            failed.append(" ".join(t.run_args(scale)))
+        # the checkpoint the pre-training above wrote (this process keys it with the same thread count
+        # as that child); an evaluation with fewer threads would otherwise look for, and train, its own
+        args = t.run_args(scale, checkpoint_path(t.method, t.recipe, t.seed, data_root))
+        if (t.method, t.recipe, t.seed) not in broken and _bench([*args, *common], env, log) != 0:
+            failed.append(" ".join(args))
         bar.update(1)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:

@@ -1,4 +1,6 @@
 """bench sweep: the trials a paper table needs, pre-trainings before evaluations, recorded trials skipped."""
+from pathlib import Path
+
 import pytest
 
 from harness.errors import BenchError
@@ -14,6 +16,8 @@ def test_plan_covers_registered_methods_measured_columns_and_seeds():
     assert {(x.task, x.protocol) for x in trials} == {("coco_det", "r50_fpn_4conv1fc_syncbn_1x")}
     assert len(trials) == len(methods) * 2
     assert sweep.Trial("orl", "mini", "coco_det", "p", 2).run_args("mini")[-4:] == ["--pretrain-seed", "2", "--seed", "2"]
+    with_ck = sweep.Trial("orl", "mini", "coco_det", "p", 2).run_args("mini", Path("/c/x.safetensors"))
+    assert with_ck[:3] == ["run", "--checkpoint", "/c/x.safetensors"] and "--method" not in with_ck and with_ck[-2:] == ["--seed", "2"]
 
 
 def test_plan_refuses_a_table_with_nothing_to_measure():
@@ -26,6 +30,8 @@ def test_run_pretrains_first_then_evaluates_only_what_is_missing(tmp_path, monke
     calls = []
     monkeypatch.setattr(sweep, "recorded", lambda t, *a: t.seed == 0)  # seed 0 recorded before
     monkeypatch.setattr(sweep, "_bench", lambda args, env, log: calls.append((args[0], env.get("OMP_NUM_THREADS"))) or 0)
+    import harness.runs
+    monkeypatch.setattr(harness.runs, "checkpoint_path", lambda m, r, s, d: tmp_path / f"{m}-{s}.safetensors")
     trials = [sweep.Trial(m, "mini", "coco_det", "p", s) for m in ("a", "b") for s in (0, 1)]
     r = sweep.run(trials, "mini", 1, None, None, tmp_path / "log", progress=False)
     assert r == {"trials": 4, "skipped": 2, "ran": 2, "failed": []}
@@ -41,3 +47,18 @@ def test_cli_names_an_unknown_table(capsys):
     from harness.cli import main
     assert main(["sweep", "--table", "pixpro_t9"]) == 2
     assert "did you mean" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluations_with_fewer_threads_use_the_pretrained_checkpoint(tmp_path, monkeypatch):
+    """With 2 evaluations at once on 2 cores each runs with 1 intra-op thread, and the thread count is
+    part of a pre-training's cache key: the evaluations must read the checkpoint the sweep's own
+    pre-training wrote (not key, and train, one of their own), so that a second sweep finds every
+    trial recorded. (Before the fix: a second random-init entry per seed, and the second sweep re-ran all.)"""
+    monkeypatch.setenv("DENSEBENCH_HOME", str(tmp_path))
+    trials = [sweep.Trial("random", "mini", "davis_vos", "videowalk", s) for s in (0, 1)]
+    first = sweep.run(trials, "mini", 2, str(tmp_path / "res"), None, tmp_path / "log", progress=False)
+    assert first["ran"] == 2 and not first["failed"], (tmp_path / "log").read_text()[-2000:]
+    assert len([p for p in (tmp_path / "checkpoints" / "random").iterdir() if p.is_dir()]) == 2  # one per seed
+    again = sweep.run(trials, "mini", 2, str(tmp_path / "res"), None, tmp_path / "log", progress=False)
+    assert again == {"trials": 2, "skipped": 2, "ran": 0, "failed": []}
