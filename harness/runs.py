@@ -70,7 +70,11 @@ def _entry(method_name: str, recipe_name: str, seed: int, data_root: str | None,
     from harness.data import recipe_data_root
     root = recipe_data_root(recipe.data, data_root) if recipe.train is not None else None
     ident: dict[str, Any] = {"method": method_name, "recipe": recipe.identity(), "seed": seed,
-                             "data": _data_identity(recipe, root), "torch_threads": torch.get_num_threads()}
+                             "data": _data_identity(recipe, root)}
+    if not torch.cuda.is_available():
+        # on CPU the intra-op thread count changes the bits of training; on GPUs it does not, and the
+        # processes that look a checkpoint up (an evaluation job, another node) need not share it
+        ident["torch_threads"] = torch.get_num_threads()
     if recipe.after:
         ident["after"] = {k: _entry(m, r, seed, data_root, (stage_overrides or {}).get(k))[2]
                           for k, (m, r) in recipe.stages().items()}

@@ -3,8 +3,10 @@
 - Intra-op threads: PyTorch's own choice, which on Linux is OMP_NUM_THREADS when set and otherwise
   the CPUs this process may run on (os.sched_getaffinity: `taskset -c 0 bench ...` runs one thread).
   DenseBench does not override it: the thread count changes the order of floating-point reductions,
-  hence the bits of a run, so it is part of every pre-training's cache key (`torch_threads`) and of
-  every record; a user who wants another count sets OMP_NUM_THREADS, and it is recorded.
+  hence the bits of a CPU run, so it is part of every CPU pre-training's cache key (`torch_threads`;
+  where CUDA is present it is not: GPU arithmetic does not depend on it, and an evaluation job on
+  another node must find the checkpoint its pre-training job wrote) and of every record; a user
+  who wants another count sets OMP_NUM_THREADS, and it is recorded.
 - Data-loader workers: PyTorch gives each worker process one intra-op thread (torch.utils.data's
   worker loop calls torch.set_num_threads(1)); a worker's augmentations are small next to the step.
 - Waiting: between parallel regions libgomp (PyTorch's OpenMP runtime on Linux) spins 300,000

@@ -192,3 +192,23 @@ def test_c4_tasks_run_end_to_end(task, tmp_path):
     assert "roi_heads.res5.norm" in rec["notes"]["initialised_from_scratch"]
     assert rec["notes"]["conversion"].startswith(f"{len(expected_keys('resnet18'))} tensors converted, 0 dropped")
     assert all(v is None or 0 <= v <= 100 for v in rec["metrics"].values())
+
+
+def test_cache_key_holds_the_thread_count_on_cpu_only(monkeypatch, tmp_path):
+    """CPU: the intra-op thread count changes the bits, so it keys the checkpoint. CUDA: it does not,
+    and an evaluation job (another node, other CPUs, torchrun's OMP_NUM_THREADS=1 in the pre-training)
+    must find the checkpoint the pre-training job wrote."""
+    import torch
+    threads = torch.get_num_threads()
+    try:
+        keys = {}
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            keys[("cpu", n)] = runs.checkpoint_path("mocov2", "paper", 0, str(tmp_path))
+            monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+            keys[("cuda", n)] = runs.checkpoint_path("mocov2", "paper", 0, str(tmp_path))
+            monkeypatch.undo()
+    finally:
+        torch.set_num_threads(threads)
+    assert keys[("cpu", 1)] != keys[("cpu", 2)]
+    assert keys[("cuda", 1)] == keys[("cuda", 2)] != keys[("cpu", 2)]
