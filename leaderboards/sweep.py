@@ -6,8 +6,9 @@ the downstream run (pre-training seed k, downstream seed k), evaluated under one
 (task, protocol). Pre-trainings run first, one at a time (each may use every core, and the thread
 count is part of the checkpoint's identity); evaluations then run `jobs` at a time with the cores
 split between them, each given the checkpoint file its pre-training wrote (`bench run --checkpoint`:
-with fewer threads it would key, and train, a checkpoint of its own). Interrupted, the sweep is run again: records are atomic and pre-trainings resume
-from their last checkpoint, so only what is missing runs.
+with fewer threads it would key, and train, a checkpoint of its own). Interrupted, the sweep is run
+again: records are atomic and pre-trainings resume from their last checkpoint, so only what is
+missing runs.
 """
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
+from harness.engine.optim import base_lr
 from harness.errors import BenchError
 
 Step = Callable[[], torch.Tensor]
@@ -92,11 +93,6 @@ def _stepper(model: nn.Module, opt: torch.optim.Optimizer, loss_of: Callable[[],
     return step
 
 
-def _lr(recipe: Any, batch: int) -> float:
-    o = recipe.train.optimizer
-    return o.lr * batch / 256 if o.lr_scaling == "linear" else o.lr
-
-
 def pixpro(repo: Path, p: Any, recipe: Any, batch: list[torch.Tensor]) -> Step:
     """zdaxie/PixPro: contrast.models.PixPro (the published base runs: transform layer 1, no instance
     branch) with contrast.lars (SGD wrapped by LARS over add_weight_decay's groups), main_pretrain.py's loop."""
@@ -111,7 +107,7 @@ def pixpro(repo: Path, p: Any, recipe: Any, batch: list[torch.Tensor]) -> Step:
     with _cpu_stand_ins():
         model = PixPro(resnet[recipe.arch], args).train()
     o = recipe.train.optimizer
-    opt = LARS(torch.optim.SGD(add_weight_decay(model, o.weight_decay), lr=_lr(recipe, len(x1)), momentum=o.momentum))
+    opt = LARS(torch.optim.SGD(add_weight_decay(model, o.weight_decay), lr=base_lr(recipe.train.optimizer, len(x1)), momentum=o.momentum))
     return _stepper(model, opt, lambda: model(x1, x2, c1, c2))
 
 
@@ -130,7 +126,7 @@ def slotcon(repo: Path, p: Any, recipe: Any, batch: list[torch.Tensor]) -> Step:
     with _cpu_stand_ins():
         model = SlotCon(resnet[recipe.arch], args).train()
     o = recipe.train.optimizer
-    opt = LARS(model.parameters(), lr=_lr(recipe, len(v1)), momentum=o.momentum, weight_decay=o.weight_decay)
+    opt = LARS(model.parameters(), lr=base_lr(recipe.train.optimizer, len(v1)), momentum=o.momentum, weight_decay=o.weight_decay)
     return _stepper(model, opt, lambda: model(([v1, v2], [b1, b2], [f1, f2])))
 
 
@@ -144,7 +140,7 @@ def mocov2(repo: Path, p: Any, recipe: Any, batch: list[torch.Tensor]) -> Step:
     with _cpu_stand_ins():
         model = MoCo(torchvision.models.__dict__[recipe.arch], p.dim, p.K, recipe.train.ema.base, p.T, mlp=True).train()
     o = recipe.train.optimizer
-    opt = torch.optim.SGD(model.parameters(), _lr(recipe, len(x_q)), momentum=o.momentum, weight_decay=o.weight_decay)
+    opt = torch.optim.SGD(model.parameters(), base_lr(recipe.train.optimizer, len(x_q)), momentum=o.momentum, weight_decay=o.weight_decay)
     criterion = nn.CrossEntropyLoss()
 
     def loss_of() -> torch.Tensor:
