@@ -73,3 +73,10 @@ def test_perf_on_cuda_without_a_gpu_is_one_line(capsys):
     assert main(["perf", "--device", "cuda"]) == 2
     err = capsys.readouterr().err
     assert "--device cuda: no CUDA device here" in err and len(err.strip().splitlines()) == 1
+
+
+def test_peak_matmul_rate_is_measured_flops_over_time():
+    import torch
+    from harness.perf import peak_matmul_tflops
+    rate = peak_matmul_tflops("cpu", torch.float32, n=256, reps=2)
+    assert 1e-4 < rate < 100  # TFLOP/s of a 2-core CPU, not FLOP/s or GFLOP/s
