@@ -1,22 +1,57 @@
 """`bench perf --davis`: J&F scoring time of benchmarks.davis_score against the per-frame reference of
 the official algorithm (benchmarks.davis_reference), on synthetic 480p sequences, numbers compared;
-and the whole `bench davis-score` command (a fresh interpreter: start-up, imports, scoring, CSVs)."""
+and the whole `bench davis-score` command (a fresh interpreter: start-up, imports, scoring, CSVs),
+optionally beside the official program itself (davisvideochallenge/davis2017-evaluation's
+`evaluation_method.py`, run from a checkout as its README says) on the same files, CSVs compared."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+from harness.errors import BenchError
+
+
+CSVS = ("global_results-val.csv", "per-sequence_results-val.csv")
+
+
+def official_program(checkout: str | Path) -> Path:
+    """evaluation_method.py of a davis2017-evaluation checkout, or a one-line error naming the folder."""
+    script = Path(checkout) / "evaluation_method.py"
+    if not (script.is_file() and (Path(checkout) / "davis2017" / "evaluation.py").is_file()):
+        raise BenchError(f"--davis-official {checkout}: expected a checkout of davisvideochallenge/davis2017-evaluation "
+                         f"(evaluation_method.py and davis2017/evaluation.py)")
+    return script
+
+
+def run_official(script: Path, root: Path, res: Path) -> tuple[float, dict[str, str]]:
+    """The official program as its README runs it (semi-supervised, val), on a copy of the predictions
+    (it writes its CSVs beside them and reuses them when present); wall seconds and its two CSVs' text."""
+    copy = res.parent / "results_official"
+    shutil.copytree(res, copy)
+    cmd = [sys.executable, script.name, "--task", "semi-supervised", "--set", "val", "--davis_path", str(root),
+           "--results_path", str(copy)]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, cwd=script.parent, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0 or not all((copy / c).is_file() for c in CSVS):
+        raise BenchError(f"{script}: the official program failed (exit {r.returncode}): {(r.stderr or r.stdout)[-300:]}")
+    return wall, {c: (copy / c).read_text() for c in CSVS}
 
 
 def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480, 854), workers: int | None = None,
-                seed: int = 0) -> dict[str, Any]:
+                seed: int = 0, official: str | Path | None = None) -> dict[str, Any]:
     """J&F scoring time of benchmarks.davis_score against the per-frame reference of the official
-    algorithm, on synthetic 480p sequences with perturbed predictions; also checks the numbers agree."""
+    algorithm, on synthetic 480p sequences with perturbed predictions; also checks the numbers agree.
+    With `official` (a davis2017-evaluation checkout) the official program runs on the same files too:
+    its wall time beside the whole `bench davis-score` command's, and its CSVs compared with ours."""
     import tempfile
-    from pathlib import Path
 
     import numpy as np
+    script = official_program(official) if official is not None else None  # checked before any work
 
     from benchmarks import davis_reference, davis_score
     from harness.data.davis import annotation_files, read_indexed, sequences, write_indexed, write_synthetic_davis
@@ -39,8 +74,13 @@ def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480
         t0 = time.perf_counter()
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         t_cmd = time.perf_counter() - t0
+        if official is not None:
+            t_off, off_csvs = run_official(script, root, res)
+            ours = {c: (res / c).read_text() for c in CSVS}
     same = all(abs(fast[k] - v) < 1e-12 for k, v in ref.items()) and f"J&F-Mean {fast['J&F-Mean']:.3f}" in out
     return {"sequences": n_seq, "frames": n_frames, "size": f"{size[1]}x{size[0]}", "reference_s": round(t_ref, 2),
             "densebench_s": round(t_fast, 2), "speedup": round(t_ref / t_fast, 1), "identical": same,
             "command_s": round(t_cmd, 2), "command_speedup": round(t_ref / t_cmd, 1),
-            "J&F-Mean": round(fast["J&F-Mean"], 6)}
+            "J&F-Mean": round(fast["J&F-Mean"], 6),
+            **({"official_command_s": round(t_off, 2), "official_speedup": round(t_off / t_cmd, 1),
+                "official_csvs_identical": ours == off_csvs} if official is not None else {})}

@@ -17,6 +17,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     # DAVIS-2017 val has 30 sequences of 25-104 frames (about 67 on average) at 854x480
     p.add_argument("--davis-sequences", type=positive, default=8, help="synthetic 854x480 sequences to score (default 8)")
     p.add_argument("--davis-frames", type=positive, default=40, help="frames per sequence (default 40)")
+    p.add_argument("--davis-official", metavar="DIR", help="with --davis: also run the official program from a "
+                   "checkout of davisvideochallenge/davis2017-evaluation at DIR on the same files (CSVs compared)")
     p.add_argument("--coco-eval", action="store_true", help="instead: COCO evaluation time, pycocotools against "
                    "faster-coco-eval, box and mask, same numbers checked")
     p.add_argument("--coco-images", type=positive, default=5000, help="synthetic val images (default 5000, COCO val's size)")
@@ -61,12 +63,17 @@ def _davis(args: argparse.Namespace) -> None:
     eps = [ep for ep in entry_points(group="densebench.perf") if ep.name == "davis"]
     if not eps:
         raise BenchError("no DAVIS scorer benchmark registered (entry point densebench.perf: davis)")
-    r = eps[0].load()(n_seq=args.davis_sequences, n_frames=args.davis_frames)
-    print(json.dumps(r) if args.json else
-          f"DAVIS J&F on {r['sequences']} x {r['frames']} frames at {r['size']}: reference (per-frame, official "
+    r = eps[0].load()(n_seq=args.davis_sequences, n_frames=args.davis_frames, official=args.davis_official)
+    if args.json:
+        print(json.dumps(r))
+        return
+    print(f"DAVIS J&F on {r['sequences']} x {r['frames']} frames at {r['size']}: reference (per-frame, official "
           f"algorithm) {r['reference_s']} s, densebench scorer {r['densebench_s']} s ({r['speedup']}x faster), "
           f"whole `bench davis-score` command {r['command_s']} s ({r['command_speedup']}x), "
           f"identical numbers: {r['identical']} (J&F-Mean {r['J&F-Mean']})")
+    if args.davis_official:
+        print(f"official davis2017-evaluation program {r['official_command_s']} s: `bench davis-score` "
+              f"{r['official_speedup']}x faster end to end; CSVs identical: {r['official_csvs_identical']}")
 
 
 def _contention(args: argparse.Namespace) -> None:
@@ -104,7 +111,7 @@ def _official(args: argparse.Namespace) -> None:
 
 
 def _perf(args: argparse.Namespace) -> None:
-    if args.davis:
+    if args.davis or args.davis_official:  # --davis-official implies --davis
         return _davis(args)
     if args.coco_eval:
         return _coco_eval(args)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from harness.cli import main
@@ -19,6 +21,40 @@ def test_davis_speed_reports_identical_numbers():
     r = davis_speed(n_seq=2, n_frames=5, size=(60, 90), workers=1)
     assert r["identical"] and r["reference_s"] >= 0 and r["densebench_s"] >= 0 and 0 <= r["J&F-Mean"] <= 1
     assert r["command_s"] > r["densebench_s"]  # the whole command: a fresh interpreter, imports, CSVs
+
+
+STAND_IN = """import argparse, os, sys
+p = argparse.ArgumentParser()
+for a in ("--task", "--set", "--davis_path", "--results_path"):
+    p.add_argument(a, required=True)
+a = p.parse_args()
+assert a.task == "semi-supervised" and a.set == "val", a
+assert os.path.isfile(os.path.join(a.davis_path, "ImageSets", "2017", "val.txt"))
+from benchmarks.davis_score import evaluate, write_csvs  # the stand-in scores with DenseBench's scorer
+glob, rows = evaluate(a.davis_path, a.results_path, "val", 1)
+glob["F-Decay"] += float(os.environ.get("STAND_IN_OFFSET", "0"))
+write_csvs(a.results_path, "val", glob, rows)
+"""
+
+
+def test_davis_speed_runs_the_official_program_and_compares_its_csvs(tmp_path, monkeypatch):
+    """A stand-in for a davis2017-evaluation checkout: run with the official arguments on a copy of the
+    predictions; its CSVs compared with `bench davis-score`'s, and a difference reported."""
+    from benchmarks.davis_perf import davis_speed
+    from harness.errors import BenchError
+    (tmp_path / "davis2017").mkdir()
+    (tmp_path / "davis2017" / "evaluation.py").write_text("")
+    (tmp_path / "evaluation_method.py").write_text(STAND_IN)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[2]))
+    r = davis_speed(n_seq=2, n_frames=4, size=(60, 90), workers=1, official=tmp_path)
+    assert r["official_csvs_identical"] is True and r["official_command_s"] > 0 and r["official_speedup"] > 0
+    monkeypatch.setenv("STAND_IN_OFFSET", "0.01")
+    assert davis_speed(n_seq=2, n_frames=4, size=(60, 90), workers=1, official=tmp_path)["official_csvs_identical"] is False
+    (tmp_path / "evaluation_method.py").write_text("import sys; sys.exit(3)")
+    with pytest.raises(BenchError, match="the official program failed .exit 3."):
+        davis_speed(n_seq=1, n_frames=3, size=(60, 90), workers=1, official=tmp_path)
+    with pytest.raises(BenchError, match=r"--davis-official .*: expected a checkout of davisvideochallenge/davis2017-evaluation"):
+        davis_speed(official=tmp_path / "davis2017")
 
 
 def test_perf_davis_cli_takes_sequence_and_frame_counts(capsys):
