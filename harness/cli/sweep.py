@@ -4,6 +4,7 @@ a paper table's measured rows need, skipping what is recorded, then print the ta
 from __future__ import annotations
 
 import argparse
+import time
 
 from harness.cli.args import positive, seed_list
 from harness.recipe import SCALES
@@ -56,8 +57,10 @@ def _sweep(args: argparse.Namespace) -> None:
     log = home() / "sweeps" / f"{args.table}-{args.scale}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs or max(1, cpu_count() // 2)
+    t0 = time.monotonic()
     r = sweep.run(trials, args.scale, jobs, args.results_root, args.data_root, log)
-    print(f"{r['trials']} trials: {r['skipped']} recorded before, {r['ran']} run, {len(r['failed'])} failed (log: {log})")
+    print(f"{r['trials']} trials: {r['skipped']} recorded before, {r['ran']} run, {len(r['failed'])} failed "
+          f"in {(time.monotonic() - t0) / 60:.1f} min of wall time (log: {log})")
     for f in r["failed"]:
         print(f"  failed: bench {f}")
     from harness.cli.table import _table
