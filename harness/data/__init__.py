@@ -62,7 +62,7 @@ def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Pa
 def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
     """Path of the cached synthetic data set (generated once, under a file lock)."""
     from harness.data.scenes import synth_version
-    version = synth_version(layout)
+    version = synth_version(layout, bool(params.get("class_hue", True)))
     # the key of layouts without later rendering changes is the one of SYNTH_VERSION alone (kept:
     # their cached data and the checkpoints trained on it stay valid)
     key = {"seed": seed, "version": version[0] if len(version) == 1 else list(version), **params}

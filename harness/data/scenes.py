@@ -32,12 +32,14 @@ FREE_HUE_VERSION = 1
 FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k", "voc_det")
 
 
-def synth_version(layout: str) -> tuple[int | str, ...]:
-    """The rendering version a synthetic `layout` depends on (part of its cache key)."""
+def synth_version(layout: str, class_hue: bool = True) -> tuple[int | str, ...]:
+    """The rendering version a synthetic `layout` depends on (part of its cache key); class_hue=False:
+    a layout whose objects are hue-coded by default asked for in any hue (the COCO set of
+    `coco_det_c4`), which then follows the free-hue rendering too."""
     version: tuple[int | str, ...] = (SYNTH_VERSION,)
     if layout in STUFF_LAYOUTS:
         version += (STUFF_VERSION,)
-    if layout in FREE_HUE_LAYOUTS:
+    if layout in FREE_HUE_LAYOUTS or not class_hue:
         version += (f"free-hue-{FREE_HUE_VERSION}",)
     return version
 

@@ -1,5 +1,6 @@
 """Synthetic segmentation layouts: determinism, label ranges, VOC palette and borders, errors."""
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,6 +125,18 @@ def test_coco_and_davis_keep_their_data_version():
     assert synth_version("voc") == (SYNTH_VERSION, "free-hue-1")
     assert len({synth_version(l) for l in ("coco", "voc", "cityscapes", "ade20k")}) == 3
     assert synth_version("cityscapes") == synth_version("ade20k") == (SYNTH_VERSION, 2, "free-hue-1")
+    assert synth_version("coco", class_hue=False) == (SYNTH_VERSION, "free-hue-1")  # coco_det_c4's any-hue set
+
+
+def test_any_hue_coco_is_keyed_by_the_free_hue_version(monkeypatch, tmp_path):
+    """A change of the free-hue rendering gives the any-hue COCO set a new folder; the hue-coded one keeps its own."""
+    from harness.data import scenes, synthetic_root
+    monkeypatch.setenv("DENSEBENCH_HOME", str(tmp_path))
+    monkeypatch.setattr("harness.data.write_synthetic", lambda layout, out, **kw: Path(out).mkdir(parents=True))
+    before = (synthetic_root("coco", class_hue=False), synthetic_root("coco"))
+    monkeypatch.setattr(scenes, "FREE_HUE_VERSION", scenes.FREE_HUE_VERSION + 1)
+    after = (synthetic_root("coco", class_hue=False), synthetic_root("coco"))
+    assert before[0] != after[0] and before[1] == after[1]
 
 
 def _instance_hues(scene):
