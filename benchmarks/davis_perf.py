@@ -29,9 +29,10 @@ def official_program(checkout: str | Path) -> Path:
 
 def run_official(script: Path, root: Path, res: Path) -> tuple[float, dict[str, str]]:
     """The official program as its README runs it (semi-supervised, val), on a copy of the predictions
-    (it writes its CSVs beside them and reuses them when present); wall seconds and its two CSVs' text."""
+    without any CSV (it writes its CSVs beside them, and when they are there it reads them instead of
+    scoring: a copy holding `bench davis-score`'s would time nothing); wall seconds and its two CSVs' text."""
     copy = res.parent / "results_official"
-    shutil.copytree(res, copy)
+    shutil.copytree(res, copy, ignore=shutil.ignore_patterns("*.csv"))
     cmd = [sys.executable, script.name, "--task", "semi-supervised", "--set", "val", "--davis_path", str(root),
            "--results_path", str(copy)]
     t0 = time.perf_counter()
