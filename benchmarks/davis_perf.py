@@ -49,10 +49,10 @@ def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480
     algorithm, on synthetic 480p sequences with perturbed predictions; also checks the numbers agree.
     With `official` (a davis2017-evaluation checkout) the official program runs on the same files too:
     its wall time beside the whole `bench davis-score` command's, and its CSVs compared with ours."""
+    script = official_program(official) if official is not None else None  # checked before any work
     import tempfile
 
     import numpy as np
-    script = official_program(official) if official is not None else None  # checked before any work
 
     from benchmarks import davis_reference, davis_score
     from harness.data.davis import annotation_files, read_indexed, sequences, write_indexed, write_synthetic_davis
