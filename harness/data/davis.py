@@ -11,6 +11,8 @@ objects move, grow and shrink, occlude each other (fixed depth order) and may le
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -54,10 +56,52 @@ def annotation_files(root: str | os.PathLike, seq: str) -> list[Path]:
     return files
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def unfiltered_png(data: bytes) -> np.ndarray | None:
+    """uint8 [H, W] values of an 8-bit palette or grey, non-interlaced PNG whose rows are all stored
+    unfiltered (filter type 0: what Pillow writes for palette images, and the DAVIS annotations and
+    official results are), decoded with zlib alone, chunk CRCs checked; None for any other or any
+    damaged PNG, which Pillow then decodes (or reports). About 0.63 ms instead of Pillow's 0.9 ms for
+    an 854x480 DAVIS mask (README "DAVIS J&F scoring")."""
+    if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 33:
+        return None
+    w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    if depth != 8 or colour not in (0, 3) or interlace:
+        return None
+    idat, pos = [], 8
+    while True:
+        if pos + 12 > len(data):
+            return None                                   # cut before the end chunk
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if len(body) != n or zlib.crc32(data[pos + 4:pos + 8 + n]) != int.from_bytes(data[pos + 8 + n:pos + 12 + n], "big"):
+            return None
+        if kind == b"IEND":
+            break
+        if kind == b"IDAT":
+            idat.append(body)
+        pos += 12 + n
+    try:
+        raw = zlib.decompress(b"".join(idat))
+    except zlib.error:
+        return None
+    if len(raw) != h * (w + 1):
+        return None
+    rows = np.frombuffer(raw, np.uint8).reshape(h, w + 1)  # each row: its filter type byte, then W values
+    return None if rows[:, 0].any() else rows[:, 1:].copy()
+
+
 def read_indexed(path: str | os.PathLike) -> np.ndarray:
     """An indexed (palette or grey) PNG as uint8 label ids; a missing, truncated or foreign file is a
-    one-line error naming it."""
+    one-line error naming it. Unfiltered 8-bit PNGs take a zlib-only path (unfiltered_png), the
+    rest Pillow's."""
     try:
+        with open(path, "rb") as f:
+            labels = unfiltered_png(f.read())
+        if labels is not None:
+            return labels
         with Image.open(path) as im:
             if im.mode not in ("P", "L"):
                 raise BenchError(f"{path}: expected an indexed palette PNG (mode P), got mode {im.mode}")
