@@ -35,7 +35,10 @@ def labels():
     return lab
 
 
-def test_unfiltered_palette_png_decodes_like_pillow(labels, tmp_path):
+@pytest.mark.parametrize("inflate", ["zlib-ng", "zlib"])
+def test_unfiltered_palette_png_decodes_like_pillow(labels, tmp_path, monkeypatch, inflate):
+    if inflate == "zlib":  # the fallback where zlib-ng is not installed
+        monkeypatch.setattr("harness.data.davis._inflate", zlib)
     write_indexed(tmp_path / "a.png", labels)                          # Pillow's own palette PNG
     data = (tmp_path / "a.png").read_bytes()
     fast = unfiltered_png(data)
