@@ -62,3 +62,13 @@ def test_evaluations_with_fewer_threads_use_the_pretrained_checkpoint(tmp_path, 
     assert len([p for p in (tmp_path / "checkpoints" / "random").iterdir() if p.is_dir()]) == 2  # one per seed
     again = sweep.run(trials, "mini", 2, str(tmp_path / "res"), None, tmp_path / "log", progress=False)
     assert again == {"trials": 2, "skipped": 2, "ran": 0, "failed": []}
+
+
+def test_cli_reports_what_ran_and_its_wall_time_then_prints_the_table(tmp_path, monkeypatch, capsys):
+    from harness.cli import main
+    monkeypatch.setenv("DENSEBENCH_HOME", str(tmp_path))
+    monkeypatch.setattr(sweep, "run", lambda trials, *a, **k: {"trials": len(trials), "skipped": len(trials), "ran": 0, "failed": []})
+    assert main(["sweep", "--table", "zhang_maire_t1", "--results-root", str(tmp_path / "res")]) == 0
+    out = capsys.readouterr().out
+    assert "6 trials: 6 recorded before, 0 run, 0 failed in 0.0 min of wall time" in out
+    assert "| Random Init | published | 13.0 |" in out
