@@ -35,16 +35,14 @@ from harness.errors import BenchError
 
 
 def boundaries(seg: np.ndarray) -> np.ndarray:
-    """1-px boundary maps of boolean masks [..., H, W] (the official _seg2bmap, over leading dims)."""
-    seg = seg.astype(bool)
-    e, s, se = np.zeros_like(seg), np.zeros_like(seg), np.zeros_like(seg)
-    e[..., :, :-1] = seg[..., :, 1:]
-    s[..., :-1, :] = seg[..., 1:, :]
-    se[..., :-1, :-1] = seg[..., 1:, 1:]
-    b = (seg ^ e) | (seg ^ s) | (seg ^ se)
-    b[..., -1, :] = seg[..., -1, :] ^ e[..., -1, :]
-    b[..., :, -1] = seg[..., :, -1] ^ s[..., :, -1]
-    b[..., -1, -1] = False
+    """1-px boundary maps of boolean masks [..., H, W], as the official _seg2bmap: a pixel differs
+    from its east, south or south-east neighbour; the last row compares with its east neighbour
+    only, the last column with its south one, the bottom-right corner is never a boundary."""
+    seg = seg.astype(bool, copy=False)
+    b = np.zeros_like(seg)
+    np.not_equal(seg[..., :, :-1], seg[..., :, 1:], out=b[..., :, :-1])        # east, every row
+    b[..., :-1, :] |= seg[..., :-1, :] != seg[..., 1:, :]                       # south, every column
+    b[..., :-1, :-1] |= seg[..., :-1, :-1] != seg[..., 1:, 1:]                  # south-east
     return b
 
 
@@ -95,9 +93,16 @@ def _box(m1: np.ndarray, m2: np.ndarray) -> tuple[slice, slice] | None:
 
 
 def frame_scores(gt: np.ndarray, pred: np.ndarray, n: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """J and F [n] of objects 1..n in one frame from label maps gt, pred (uint8 [H, W]).
-    Work beyond one comparison per object is proportional to the objects' boxes, not the frame."""
+    """J and F [n] of objects 1..n in one frame from label maps gt, pred (uint8 [H, W]; gt may hold
+    void, 255, which equals no object id). Each object is compared within the box around every
+    labelled pixel of both maps, and scored within its own box: work is proportional to the boxes."""
     J, F = np.ones(n), np.ones(n)
+    region = _box(gt, pred)          # nothing labelled in either map: every object scores 1, 1
+    if region is None:
+        return J, F
+    # an object's box in the region equals its box in the frame: the region has a pixel of margin
+    # on each side except where the frame ends, where the object's box is clipped alike
+    gt, pred = gt[region], pred[region]
     for o in range(n):
         g, p = cv2.compare(gt, o + 1, cv2.CMP_EQ), cv2.compare(pred, o + 1, cv2.CMP_EQ)   # 255 where equal
         box = _box(g, p)
@@ -132,30 +137,35 @@ def statistics(per_frame: np.ndarray) -> tuple[float, float, float]:
     return M, R, D
 
 
+def _read_as(f: Path, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """One label map (a read-only view where possible: the caller copies it) of the given size."""
+    a = read_indexed(f, writeable=False)
+    if a.shape != shape:
+        raise BenchError(f"{f}: size {a.shape[1]}x{a.shape[0]} differs from {what} ({shape[1]}x{shape[0]})")
+    return a
+
+
 def _load(davis_root: Path, results: Path, seq: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Label maps of the scored frames (uint8 [T, H, W], void set to background) and the object count."""
+    """Label maps of the scored frames (uint8 [T, H, W]; void, 255, kept in gt: no object id equals
+    it) and the object count (the largest id of the first annotation, void set to background)."""
     files = annotation_files(davis_root, seq)
-    maps = [read_indexed(f) for f in files]
-    for f, m in zip(files, maps):
-        if m.shape != maps[0].shape:
-            raise BenchError(f"{f}: size {m.shape[1]}x{m.shape[0]} differs from the sequence's first annotation "
-                             f"({maps[0].shape[1]}x{maps[0].shape[0]})")
-    gt = np.stack(maps)                                                   # [T, H, W]
-    gt[gt == 255] = 0                                                     # void -> background
-    n = int(gt[0].max())
-    gt, names = gt[1:-1], [f.stem for f in files[1:-1]]
-    preds = []
-    for name in names:
-        p = results / seq / f"{name}.png"
+    first = read_indexed(files[0])
+    shape, T = first.shape, max(len(files) - 2, 0)
+    ids = np.flatnonzero(np.bincount(first.ravel(), minlength=256)[:255])
+    n = int(ids[-1]) if len(ids) else 0
+    gt, pred = np.empty((T, *shape), np.uint8), np.empty((T, *shape), np.uint8)
+    for i, f in enumerate(files[1:]):
+        a = _read_as(f, shape, "the sequence's first annotation")
+        if i < T:                                                         # the last frame is not scored
+            gt[i] = a
+    for i, f in enumerate(files[1:-1]):
+        p = results / seq / f"{f.stem}.png"
         if not p.is_file():
             raise BenchError(f"{p}: missing prediction (expected an indexed PNG per annotated frame)")
-        a = read_indexed(p)
-        if a.shape != gt.shape[1:]:
-            raise BenchError(f"{p}: size {a.shape[1]}x{a.shape[0]} differs from the annotation's {gt.shape[2]}x{gt.shape[1]}")
-        preds.append(a)
-    pred = np.stack(preds) if preds else np.zeros_like(gt)
-    if pred.size and int(pred.max()) > n:
-        raise BenchError(f"{results / seq}: prediction uses object id {int(pred.max())} but the first annotation has {n} objects")
+        pred[i] = _read_as(p, shape, "its annotation")
+    top = int(pred.max()) if pred.size else 0
+    if top > n:
+        raise BenchError(f"{results / seq}: prediction uses object id {top} but the first annotation has {n} objects")
     return gt, pred, n
 
 

@@ -31,9 +31,8 @@ from typing import Any, Literal
 
 from harness.config import deep_merge, read_yaml
 from harness.errors import BenchError, did_you_mean
+from harness.scales import SCALES  # re-exported: harness.recipe.SCALES
 from harness.spec import parse, to_data
-
-SCALES = ("paper", "mini")
 
 
 @dataclass(frozen=True)

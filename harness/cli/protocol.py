@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.recipe import SCALES
+from harness.scales import SCALES
 
 
 def add(sub: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.cli.args import seed, seed_list
 from harness.errors import BenchError
-from harness.recipe import SCALES
+from harness.scales import SCALES
 
 
 def common(p: argparse.ArgumentParser) -> None:

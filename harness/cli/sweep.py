@@ -7,7 +7,7 @@ import argparse
 import time
 
 from harness.cli.args import positive, seed_list
-from harness.recipe import SCALES
+from harness.scales import SCALES
 from harness.threads import cpu_count
 
 

@@ -16,15 +16,14 @@ import struct
 import zlib
 from pathlib import Path
 
-import cv2
 import numpy as np
-from PIL import Image
 
-from harness.data.scenes import CLASSES, shape_mask, texture
 from harness.config import atomic_write
-from harness.data.publish import publish_dir, staging_dir
-from harness.data.seg import save_palette_png
 from harness.errors import BenchError
+
+# Pillow, OpenCV and the scene and publishing helpers are imported where they are used (the
+# Pillow fallback of read_indexed, the writers): `bench davis-score` imports this module to read
+# masks and loads nothing it does not need (issue 24).
 
 RES = "480p"
 
@@ -65,11 +64,11 @@ except ImportError:  # the same stream format: plain zlib decodes it too
 
 
 def unfiltered_png(data: bytes) -> np.ndarray | None:
-    """uint8 [H, W] values of an 8-bit palette or grey, non-interlaced PNG whose rows are all stored
-    unfiltered (filter type 0: what Pillow writes for palette images, and the DAVIS annotations and
-    official results are), inflated with zlib-ng (zlib where it is absent), chunk CRCs checked; None
-    for any other or any damaged PNG, which Pillow then decodes (or reports). An 854x480 DAVIS mask:
-    about 0.03 ms, against 0.66 ms with zlib and 0.9 ms with Pillow (README "DAVIS J&F scoring")."""
+    """uint8 [H, W] values (a read-only view) of an 8-bit palette or grey, non-interlaced PNG whose
+    rows are all stored unfiltered (filter type 0: what Pillow writes for palette images, and the
+    DAVIS annotations and official results are), inflated with zlib-ng (zlib where it is absent),
+    chunk CRCs checked; None for any other or any damaged PNG, which Pillow then decodes (or
+    reports). An 854x480 DAVIS mask: about 0.03 ms, against 0.66 ms with zlib and 0.9 ms with Pillow (README "DAVIS J&F scoring")."""
     if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 33:
         return None
     w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
@@ -95,19 +94,21 @@ def unfiltered_png(data: bytes) -> np.ndarray | None:
     if len(raw) != h * (w + 1):
         return None
     rows = np.frombuffer(raw, np.uint8).reshape(h, w + 1)  # each row: its filter type byte, then W values
-    return None if rows[:, 0].any() else rows[:, 1:].copy()
+    return None if rows[:, 0].any() else rows[:, 1:]   # a read-only view of the inflated bytes
 
 
-def read_indexed(path: str | os.PathLike) -> np.ndarray:
-    """An indexed (palette or grey) PNG as uint8 label ids; a missing, truncated or foreign file is a
-    one-line error naming it. The file is read once: unfiltered 8-bit PNGs are decoded by
-    unfiltered_png, the rest by Pillow from the same bytes."""
+def read_indexed(path: str | os.PathLike, writeable: bool = True) -> np.ndarray:
+    """An indexed (palette or grey) PNG as uint8 label ids [H, W]; a missing, truncated or foreign
+    file is a one-line error naming it. The file is read once: unfiltered 8-bit PNGs are decoded by
+    unfiltered_png, the rest by Pillow from the same bytes. writeable=False may return a read-only,
+    non-contiguous view (no copy: for a caller that copies it into an array of its own)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
         labels = unfiltered_png(data)
         if labels is not None:
-            return labels
+            return labels.copy() if writeable else labels
+        from PIL import Image
         with Image.open(io.BytesIO(data)) as im:
             if im.mode not in ("P", "L"):
                 raise BenchError(f"{path}: expected an indexed palette PNG (mode P), got mode {im.mode}")
@@ -124,12 +125,14 @@ def read_indexed(path: str | os.PathLike) -> np.ndarray:
 
 def write_indexed(path: str | os.PathLike, labels: np.ndarray) -> None:
     """Write uint8 label ids as a palette PNG (the VOC/DAVIS colour map), atomically."""
+    from harness.data.seg import save_palette_png
     atomic_write(path, lambda tmp: save_palette_png(tmp, labels))
 
 
 def _visible_at_start(objs: list[dict], h: int, w: int, min_pixels: int = 20) -> list[dict]:
     """Keep objects with at least min_pixels visible in frame 0 (the first annotation defines the
     objects of a sequence, so an object hidden there would never be evaluated)."""
+    from harness.data.scenes import shape_mask
     lab = np.zeros((h, w), np.int32)
     for k, o in enumerate(objs, 1):
         lab[shape_mask(np.random.default_rng(o["shape_seed"]), h, w, o["cls"], o["r"], o["c"][0], o["c"][1])] = k
@@ -139,6 +142,11 @@ def _visible_at_start(objs: list[dict], h: int, w: int, min_pixels: int = 20) ->
 def write_synthetic_davis(out: str | os.PathLike, seed: int = 0, n_train: int = 8, n_val: int = 6,
                           n_frames: int = 16, size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic DAVIS-2017 (h x w = size); deterministic in the arguments; written atomically."""
+    import cv2
+
+    from harness.data.publish import publish_dir, staging_dir
+    from harness.data.scenes import CLASSES, shape_mask, texture
+    from harness.data.seg import save_palette_png
     tmp, out = staging_dir(out, "davis")
     (tmp / "ImageSets" / "2017").mkdir(parents=True)
     h, w = size

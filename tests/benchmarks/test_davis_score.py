@@ -160,8 +160,74 @@ def test_cropped_frame_scores_match_full_frame_reference_at_a_large_radius():
                 y, x, s = rng.integers(-10, h), rng.integers(-10, w), rng.integers(3, 80)
                 lab[max(y, 0):y + s, max(x, 0):x + s] = o
             lab[rng.random((h, w)) < 0.002] = rng.integers(0, 4)
+        y, x = rng.integers(0, h - 20), rng.integers(0, w - 20)
+        gt[y:y + 20, x:x + 20] = 255                  # void, kept in the ground truth: no object's id
         J, F = frame_scores(gt, pred, 3, r)
         for o in range(3):
             g, p = gt == o + 1, pred == o + 1
             assert J[o] == pytest.approx(davis_reference.frame_j(g, p), abs=1e-12)
             assert F[o] == pytest.approx(davis_reference.frame_f(g, p), abs=1e-12)
+
+
+def test_frames_without_labels_score_one():
+    e = np.zeros((30, 40), np.uint8)
+    J, F = frame_scores(e, e, 2, 2)
+    assert J.tolist() == [1.0, 1.0] and F.tolist() == [1.0, 1.0]
+    v = e.copy()
+    v[3:9, 5:20] = 255                                 # only void labelled: still no object
+    J, F = frame_scores(v, e, 2, 2)
+    assert J.tolist() == [1.0, 1.0] and F.tolist() == [1.0, 1.0]
+
+
+def test_void_in_the_annotations_matches_the_reference(davis_with_predictions, tmp_path):
+    """Void (255) in every annotation, the first included: it counts as no object (the object count
+    is the largest other id) and as background, as the official evaluation sets it."""
+    import shutil
+    root, res = davis_with_predictions
+    voided = tmp_path / "DAVIS"
+    shutil.copytree(root, voided)
+    for f in sorted((voided / "Annotations").rglob("*.png")):
+        a = read_indexed(f)
+        a[10:25, 30:60] = 255
+        write_indexed(f, a)
+    glob, _ = evaluate(voided, res, "val", workers=1)
+    ref = davis_reference.evaluate(voided, res, "val")
+    for k, v in ref.items():
+        assert glob[k] == pytest.approx(v, abs=1e-12), k
+    assert glob["J-Mean"] != pytest.approx(evaluate(root, res, "val", workers=1)[0]["J-Mean"], abs=1e-6)
+
+
+def test_frames_of_another_size_are_one_line_errors(davis_with_predictions, tmp_path):
+    import shutil
+    root, res = davis_with_predictions
+    seq = sequences(root, "val")[0]
+    bad_root, bad_res = tmp_path / "DAVIS", tmp_path / "res"
+    shutil.copytree(root, bad_root)
+    shutil.copytree(res, bad_res)
+    write_indexed(bad_res / seq / "00003.png", np.zeros((59, 90), np.uint8))
+    with pytest.raises(BenchError, match=r"00003.png: size 90x59 differs from its annotation \(90x60\)"):
+        evaluate(root, bad_res, "val", workers=1)
+    last = annotation_files(bad_root, seq)[-1]                # not scored, but read and checked
+    write_indexed(last, np.zeros((60, 91), np.uint8))
+    with pytest.raises(BenchError, match=rf"{last.name}: size 91x60 differs from the sequence's first annotation"):
+        evaluate(bad_root, res, "val", workers=1)
+
+
+def test_davis_score_imports_only_what_scoring_needs(davis_with_predictions, tmp_path):
+    """`bench davis-score` on unfiltered palette PNGs (DAVIS's and Pillow's) loads no framework, no
+    Pillow, no recipe reader and no scene generator: start-up is most of its wall time (issue 24)."""
+    import shutil
+    import subprocess
+    import sys
+    import textwrap
+    root, res = davis_with_predictions
+    shutil.copytree(res, tmp_path / "res")
+    code = textwrap.dedent(f"""
+        import sys
+        from harness.cli import main
+        assert main(["davis-score", "--davis-root", {str(root)!r}, "--results", {str(tmp_path / "res")!r}]) == 0
+        print("LOADED", [m for m in ("torch", "detectron2", "mmseg", "PIL", "harness.recipe", "harness.data.scenes",
+                                     "harness.registry", "benchmarks.davis_vos") if m in sys.modules])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "LOADED []" in out.stdout, out.stdout[-1000:] + out.stderr[-1000:]

@@ -42,8 +42,11 @@ def test_unfiltered_palette_png_decodes_like_pillow(labels, tmp_path, monkeypatc
     write_indexed(tmp_path / "a.png", labels)                          # Pillow's own palette PNG
     data = (tmp_path / "a.png").read_bytes()
     fast = unfiltered_png(data)
-    assert fast is not None and fast.flags.writeable
+    assert fast is not None and not fast.flags.writeable                # a view of the inflated bytes
     assert np.array_equal(fast, np.array(Image.open(tmp_path / "a.png"))) and np.array_equal(fast, labels)
+    own = read_indexed(tmp_path / "a.png")                              # the default: an array of its own
+    assert own.flags.writeable and own.flags.c_contiguous and np.array_equal(own, labels)
+    assert np.array_equal(read_indexed(tmp_path / "a.png", writeable=False), labels)
     for colour in (0, 3):                                              # grey and palette written by hand
         assert np.array_equal(unfiltered_png(_png(labels, 0, colour)), labels)
 
