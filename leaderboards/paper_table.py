@@ -1,8 +1,10 @@
 """A paper's table with DenseBench's measured rows beside the published ones (`bench table`).
 
 Layout: the paper table's columns as published; its published rows, as printed; then one measured row
-per (method, recipe) that the results store holds for the table's measured columns at the chosen
-scale, pooled over every seed (pre-training and downstream), as mean +- std (n). '-' where nothing
+per (method, pre-training) that the results store holds for the table's measured columns at the
+chosen scale, labelled `method / recipe@vN` (another recipe version is another row: its numbers
+are another pre-training's), pooled over every trial (pre-training and downstream seed; a rerun
+trial counts once, its latest record), as mean +- std (n). '-' where nothing
 is measured (or the paper printed '-'). Published values are paper-scale numbers: at `mini` they are
 shown for reference and labelled so, and the best-value marks consider the measured rows only.
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from leaderboards.published import PaperTable
+from leaderboards.trials import identity, latest_per_trial
 
 ALPHA = 0.05
 
@@ -74,29 +77,30 @@ def _metric_value(rec: dict[str, Any], metric: str) -> float | None:
 
 def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
           higher_is_better: dict[tuple[str, str], bool], versions: dict[tuple[str, str], int] | None = None) -> list[Line]:
-    """Published lines, then measured lines grouped by (method, recipe). higher_is_better is keyed by
-    (task, metric); a metric it lacks counts as higher-is-better. versions: the current version of each
-    (task, protocol): records of another version are another protocol and are left out."""
+    """Published lines, then measured lines, one per (method, pre-training): `recipe@vN` for
+    DenseBench's pre-trainings (its seeds pool; another recipe version is another line), the weights'
+    hash for an imported checkpoint. Each trial counts once (its latest record: leaderboards.trials).
+    higher_is_better is keyed by (task, metric); a metric it lacks counts as higher-is-better.
+    versions: the current version of each (task, protocol): records of another version are another
+    protocol and are left out."""
     versions = versions or {}
     lines = [Line(r.label, "published", {c.id: Cell([] if r.values.get(c.id) is None else [float(r.values[c.id])], True)
                                           for c in table.columns}) for r in table.rows]
     methods = [m for m in dict.fromkeys(r.method for r in table.rows) if m]
+    cols = [c for c in table.columns if c.measured]
+    wanted = {(c.task, c.protocol) for c in cols}
+    recs = [r for r in records if r["scale"] == scale and (r["task"], r["protocol"]) in wanted and r["method"] in methods
+            and versions.get((r["task"], r["protocol"]), r["protocol_version"]) == r["protocol_version"]
+            and not r.get("overrides")]  # '+custom' runs are not the protocol
     groups: dict[tuple[str, str], dict[str, list[float]]] = {}
-    for c in (c for c in table.columns if c.measured):
-        for rec in records:
-            if (rec["task"], rec["protocol"], rec["scale"]) != (c.task, c.protocol, scale) or rec["method"] not in methods:
-                continue
-            if versions.get((c.task, c.protocol), rec["protocol_version"]) != rec["protocol_version"]:
-                continue
-            if rec.get("overrides"):  # '+custom' runs are not the protocol
-                continue
-            v = _metric_value(rec, c.metric)
+    for rec in latest_per_trial(recs):
+        for c in cols:
+            v = _metric_value(rec, c.metric) if (rec["task"], rec["protocol"]) == (c.task, c.protocol) else None
             if v is not None:
-                key = (rec["method"], (rec.get("pretrain") or {}).get("recipe") or "?")
-                groups.setdefault(key, {}).setdefault(c.id, []).append(v)
-    for (method, recipe), cols in sorted(groups.items(), key=lambda kv: methods.index(kv[0][0])):
-        lines.append(Line(f"{method} / {recipe}", f"measured ({scale})",
-                          {c.id: Cell(cols.get(c.id, []), False) for c in table.columns}))
+                groups.setdefault((rec["method"], identity(rec)), {}).setdefault(c.id, []).append(v)
+    for (method, ident), vals in sorted(groups.items(), key=lambda kv: (methods.index(kv[0][0]), kv[0][1])):
+        lines.append(Line(f"{method} / {ident}", f"measured ({scale})",
+                          {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}))
     _mark(table, lines, scale, higher_is_better)
     return lines
 

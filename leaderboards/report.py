@@ -146,7 +146,7 @@ def _pictures(recs: list[dict[str, Any]], assets: Path, images: list[Path]) -> s
 
 
 def _records(recs: list[dict[str, Any]]) -> str:
-    from leaderboards.table import identity
+    from leaderboards.trials import identity
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
         groups.setdefault(_group_id(r["task"], r["protocol_full"], r["scale"], r["method"], identity(r)), []).append(r)

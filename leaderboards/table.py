@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from harness.errors import BenchError
+from leaderboards.trials import identity, pretrain_seed, seed_varied
 
 
 KEYS = ["protocol", "scale", "method", "checkpoint"]
@@ -26,12 +27,9 @@ def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None
           protocol: str | None = None) -> pd.DataFrame:
     """Long table of the task's runs: one row per (protocol, scale, method, checkpoint, seed), the
     latest record where a run was repeated (a rerun replaces, never doubles, a seed), one column per metric."""
-    def varied(r: dict[str, Any]) -> bool:
-        return (r.get("seeds") or {}).get("downstream", r["seed"]) is not None
-
     rows = [{"method": r["method"], "checkpoint": identity(r), "pseed": pretrain_seed(r),
-             "protocol": r["protocol_full"], "scale": r["scale"], "seed": r["seed"] if varied(r) else -1,
-             "seed_varied": varied(r), "created": r.get("created", ""), **r["metrics"]}
+             "protocol": r["protocol_full"], "scale": r["scale"], "seed": r["seed"] if seed_varied(r) else -1,
+             "seed_varied": seed_varied(r), "created": r.get("created", ""), **r["metrics"]}
             for r in records if r["task"] == task and (scale is None or r["scale"] == scale)
             and (protocol is None or r["protocol"] == protocol.split("/")[-1].split("@")[0])]
     if not rows:
@@ -40,20 +38,6 @@ def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None
     df = pd.DataFrame(rows).sort_values("created", kind="stable")
     df = df.drop_duplicates(["protocol", "scale", "method", "checkpoint", "pseed", "seed"], keep="last")
     return df.drop(columns="created").reset_index(drop=True)
-
-
-def pretrain_seed(r: dict[str, Any]) -> int:
-    """The record's pre-training seed where DenseBench pre-trained it (-1: imported weights)."""
-    s = (r.get("seeds") or {}).get("pretrain")
-    return -1 if s is None or not (r.get("pretrain") or {}).get("recipe") else int(s)
-
-
-def identity(r: dict[str, Any]) -> str:
-    """A row's pre-training: `recipe@vN` for DenseBench's own (its seeds pool), else the weights' hash."""
-    p = r.get("pretrain") or {}
-    if pretrain_seed(r) >= 0:
-        return f"{p['recipe']}@v{p.get('recipe_version')}"
-    return (r.get("weights_sha256") or r["checkpoint_sha256"])[:8]
 
 
 def summarise(df: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:

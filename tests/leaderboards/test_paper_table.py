@@ -13,9 +13,10 @@ def test_welch_worked_example():
     assert welch_p([1.0], [2.0, 3.0]) is None and welch_p([2, 2], [2, 2]) == 1.0
 
 
-def _rec(method, recipe, value, seed, scale="mini", metric="bbox/AP", version=2):
+def _rec(method, recipe, value, seed, scale="mini", metric="bbox/AP", version=2, recipe_version=1, created="2026-12-01"):
     return {"task": "coco_det", "protocol": "r50_fpn_4conv1fc_syncbn_1x", "protocol_version": version, "scale": scale,
-            "method": method, "seed": seed, "metrics": {metric: value}, "pretrain": {"recipe": recipe}}
+            "method": method, "seed": seed, "seeds": {"downstream": seed, "pretrain": seed}, "metrics": {metric: value},
+            "pretrain": {"recipe": recipe, "recipe_version": recipe_version}, "created": created}
 
 
 def test_measured_rows_pooled_marked_and_published_kept_apart_at_mini():
@@ -27,13 +28,13 @@ def test_measured_rows_pooled_marked_and_published_kept_apart_at_mini():
             + [_rec("random", "mini", 99.0, 7, version=1)])                               # another version: not shown
     lines = build(t, recs, "mini", {}, {("coco_det", "r50_fpn_4conv1fc_syncbn_1x"): 2})
     measured = {ln.label: ln for ln in lines if ln.kind.startswith("measured")}
-    assert set(measured) == {"pixpro / mini", "random / mini", "mocov2 / mini"}
-    cell = measured["pixpro / mini"].cells["coco_fpn_ap"]
+    assert set(measured) == {"pixpro / mini@v1", "random / mini@v1", "mocov2 / mini@v1"}
+    cell = measured["pixpro / mini@v1"].cells["coco_fpn_ap"]
     assert cell.text() == "26.0 +- 1.0 (n=3)" and cell.mark == "best"
-    assert measured["random / mini"].cells["coco_fpn_ap"].mark == "~"          # Welch p >= 0.05
-    assert measured["mocov2 / mini"].cells["coco_fpn_ap"].mark == ""           # p < 0.05
+    assert measured["random / mini@v1"].cells["coco_fpn_ap"].mark == "~"       # Welch p >= 0.05
+    assert measured["mocov2 / mini@v1"].cells["coco_fpn_ap"].mark == ""        # p < 0.05
     assert all(ln.cells["coco_fpn_ap"].mark == "" for ln in lines if ln.kind == "published")  # paper scale: apart
-    assert measured["pixpro / mini"].cells["voc_ap"].text() == "-"             # not measured by DenseBench
+    assert measured["pixpro / mini@v1"].cells["voc_ap"].text() == "-"          # not measured by DenseBench
     md = render(t, lines, "mini", "md")
     assert "published values are paper-scale numbers" in md and "**26.0 +- 1.0 (n=3)**" in md and "25.3 +- 1.3 (n=3) ~" in md
     assert "| PixPro (ours) 100 | published | 58.8 |" in md
@@ -48,7 +49,20 @@ def test_lower_is_better_metric_marks_the_lowest():
            [_rec("random", "mini", v, s) for s, v in enumerate([30.0, 30.2])]
     lines = build(t, recs, "mini", {("coco_det", "bbox/AP"): False})
     best = [ln.label for ln in lines if ln.cells["coco_fpn_ap"].mark == "best"]
-    assert best == ["pixpro / mini"]
+    assert best == ["pixpro / mini@v1"]
+
+
+def test_recipe_versions_are_rows_of_their_own_and_a_rerun_trial_counts_once():
+    """Records of two versions of one recipe are two pre-trainings: never pooled into one cell. A
+    trial recorded twice (the same seeds, run again) counts once, with its latest record."""
+    t = all_tables()["pixpro_t1"]
+    recs = ([_rec("mocov2", "mini", v, s, recipe_version=2) for s, v in enumerate([20.0, 21.0, 22.0])]
+            + [_rec("mocov2", "mini", v, s, recipe_version=3) for s, v in enumerate([30.0, 31.0])]
+            + [_rec("mocov2", "mini", 35.0, 1, recipe_version=3, created="2026-12-02")])  # trial 1 run again
+    lines = build(t, recs, "mini", {})
+    cells = {ln.label: ln.cells["coco_fpn_ap"] for ln in lines if ln.kind.startswith("measured")}
+    assert cells["mocov2 / mini@v2"].text() == "21.0 +- 1.0 (n=3)"
+    assert cells["mocov2 / mini@v3"].values == [30.0, 35.0]
 
 
 def test_cli_table_ls_and_render(tmp_path, capsys):
