@@ -86,3 +86,20 @@ def test_paper_schedules_first_middle_last():
     assert lr_at(0, total, ipe, 0.3, tr.schedule) == pytest.approx(0.3)
     assert lr_at(400 * ipe, total, ipe, 0.3, tr.schedule) == pytest.approx(0.15, rel=1e-6)  # half way, per epoch
     assert lr_at(total - 1, total, ipe, 0.3, tr.schedule) == pytest.approx(0.3 * 0.5 * (1 + math.cos(math.pi * 799 / 800)))
+
+
+def test_losses_equal_the_official_code_on_the_same_inputs():
+    """tests/fixtures/densecl_official.json: WXinlong/DenseCL's own forward_train and ContrastiveHead
+    (b64bbb6) on fixed encoder outputs (how: tests/fixtures/make_densecl_official.py). The same
+    tensors through dense_correspondence and densecl_loss give the same two loss terms."""
+    import json
+    from pathlib import Path
+    d = json.loads((Path(__file__).parents[1] / "fixtures" / "densecl_official.json").read_text())
+    t = {k: torch.tensor(v) for k, v in d["inputs"].items()}
+    N, C = t["q_b"].shape[:2]
+    match = dense_correspondence(t["q_b"].view(N, C, -1), t["k_b"].view(N, C, -1))
+    single, dense = densecl_loss(F.normalize(t["q"], dim=1), F.normalize(t["k"], dim=1), t["queue"],
+                                 F.normalize(t["q_grid"], dim=1), F.normalize(t["k_grid"], dim=1), match,
+                                 t["queue2"], tau=0.2, lam=0.5)
+    assert single.item() == pytest.approx(d["outputs"]["loss_contra_single"], rel=1e-5)
+    assert dense.item() == pytest.approx(d["outputs"]["loss_contra_dense"], rel=1e-5)
