@@ -113,7 +113,7 @@ def measure(method_name: str, steps: int = 5, warmup: int = 1, recipe_name: str 
         with FlopCounterMode(display=False) as counter:  # one more step, counted, not timed
             train_step(model, inputs, opt, momentum, precision, scaler)
         out["tflop_per_step"] = round(counter.get_total_flops() / 1e12, 4)
-        out["tflop_s"] = round(counter.get_total_flops() / step / 1e12, 3)
+        out["tflop_s"] = float(f"{counter.get_total_flops() / step / 1e12:.4g}")  # 4 significant digits: a CPU step is ~0.01
     return out
 
 
