@@ -126,3 +126,20 @@ def test_knn_excludes_the_image_itself():
     f /= np.linalg.norm(f, axis=1, keepdims=True)
     nn = knn_indices(f, 2)
     assert nn[0, 0] == 1 and nn[1, 0] == 0 and all(i not in row for i, row in enumerate(nn.tolist()))
+
+
+def test_objective_equals_the_official_code_on_the_same_inputs():
+    """tests/fixtures/orl_official.json: Jiahao000/ORL's own forward_train and LatentPredictHead
+    (2ad64f7) on fixed features, branch weights 1 / 0.5 / 2 (how: tests/fixtures/make_orl_official.py;
+    its predictor is the identity, so the online features are the predictions)."""
+    from pathlib import Path
+    d = json.loads((Path(__file__).parents[1] / "fixtures" / "orl_official.json").read_text())
+    on = {k: torch.tensor(v) for k, v in d["inputs"]["online"].items()}
+    tg = {k: torch.tensor(v) for k, v in d["inputs"]["target"].items()}
+    p = {b: (on[f"{b}_v1"], on[f"{b}_v2"]) for b in ("global", "intra", "inter")}
+    z = {b: (tg[f"{b}_v1"], tg[f"{b}_v2"]) for b in ("global", "intra", "inter")}
+    out = orl_loss(p, z, d["settings"]["weights"])
+    official = d["outputs"]
+    for ours, theirs in (("loss_global", "loss_global"), ("loss_intra", "loss_local_intra"), ("loss_inter", "loss_local_inter")):
+        assert out[ours].item() == pytest.approx(official[theirs], rel=1e-5), ours
+    assert out["loss"].item() == pytest.approx(sum(official.values()), rel=1e-5)
