@@ -72,3 +72,14 @@ def test_mini_blur_sigma_scaled_to_the_view():
     assert mini.params["blur_sigma"] == pytest.approx([0.1 * mini.params["crop"] / 224, 2.0 * mini.params["crop"] / 224])
     assert blur_of(mini) == [pytest.approx((0.1 * 64 / 224, 2.0 * 64 / 224))]
     assert blur_of(paper) == [(0.1, 2.0)]
+
+
+def test_infonce_equals_the_official_code_on_the_same_inputs():
+    """tests/fixtures/moco_official.json: facebookresearch/moco's own MoCo.forward and main_moco.py's
+    criterion (132aea9) on fixed encoder outputs, T 0.2 (how: tests/fixtures/make_moco_official.py)."""
+    import json
+    from pathlib import Path
+    d = json.loads((Path(__file__).parents[1] / "fixtures" / "moco_official.json").read_text())
+    t = {k: torch.tensor(v) for k, v in d["inputs"].items()}
+    loss = moco_infonce(F.normalize(t["q"], dim=1), F.normalize(t["k"], dim=1), t["queue"], d["settings"]["T"])
+    assert loss.item() == pytest.approx(d["outputs"]["loss"], rel=1e-5)
