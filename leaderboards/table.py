@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from harness.errors import BenchError
-from leaderboards.trials import identity, pretrain_seed, seed_varied
+from leaderboards.trials import seed_varied, trial
 
 
 KEYS = ["protocol", "scale", "method", "checkpoint"]
@@ -27,8 +27,8 @@ def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None
           protocol: str | None = None) -> pd.DataFrame:
     """Long table of the task's runs: one row per (protocol, scale, method, checkpoint, seed), the
     latest record where a run was repeated (a rerun replaces, never doubles, a seed), one column per metric."""
-    rows = [{"method": r["method"], "checkpoint": identity(r), "pseed": pretrain_seed(r),
-             "protocol": r["protocol_full"], "scale": r["scale"], "seed": r["seed"] if seed_varied(r) else -1,
+    rows = [{**dict(zip(("method", "checkpoint", "pseed", "seed"), trial(r))),
+             "protocol": r["protocol_full"], "scale": r["scale"],
              "seed_varied": seed_varied(r), "created": r.get("created", ""), **r["metrics"]}
             for r in records if r["task"] == task and (scale is None or r["scale"] == scale)
             and (protocol is None or r["protocol"] == protocol.split("/")[-1].split("@")[0])]
