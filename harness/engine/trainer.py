@@ -54,26 +54,35 @@ class SeededDataset(Dataset):
         return self.base[i]
 
 
-class EpochSampler(Sampler):
-    """Yields (epoch, index) for this rank's share of global batches start_batch.. of one epoch."""
+class RunSampler(Sampler):
+    """Yields (epoch, index) for this rank's share of the run's global batches start_iter..total-1,
+    epoch after epoch. One sampler for the whole run means one data loader and one set of worker
+    processes (not a new loader, its workers forked and its queue refilled, every epoch). Epoch e's
+    order is a permutation seeded by (seed, e); iteration k is batch k % ipe of epoch k // ipe."""
 
-    def __init__(self, n: int, batch: int, world: int, rank: int, seed: int, epoch: int, start_batch: int = 0) -> None:
-        self.n, self.batch, self.world, self.rank = n, batch, world, rank
-        self.seed, self.epoch, self.start = seed, epoch, start_batch
+    def __init__(self, n: int, batch: int, world: int, rank: int, seed: int, ipe: int, start_iter: int,
+                 total: int) -> None:
+        if ipe > n // (batch * world):
+            raise ValueError(f"{ipe} batches of {batch} x {world} per epoch do not fit in {n} samples")
+        self.n, self.batch, self.world, self.rank, self.seed = n, batch, world, rank, seed
+        self.ipe, self.start, self.total = ipe, start_iter, total
 
-    def batches(self) -> int:
-        return self.n // (self.batch * self.world)
+    def order(self, epoch: int) -> list[int]:
+        """Epoch `epoch`'s sample order (every rank draws the same one)."""
+        g = torch.Generator().manual_seed(self.seed * 7919 + epoch)
+        return torch.randperm(self.n, generator=g).tolist()
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        g = torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
-        perm = torch.randperm(self.n, generator=g).tolist()
-        gb = self.batch * self.world
-        for b in range(self.start, self.batches()):
-            chunk = perm[b * gb + self.rank * self.batch: b * gb + (self.rank + 1) * self.batch]
-            yield from ((self.epoch, i) for i in chunk)
+        gb, epoch, perm = self.batch * self.world, -1, []
+        for it in range(self.start, self.total):
+            e, b = divmod(it, self.ipe)
+            if e != epoch:
+                epoch, perm = e, self.order(e)
+            first = b * gb + self.rank * self.batch
+            yield from ((e, i) for i in perm[first:first + self.batch])
 
     def __len__(self) -> int:
-        return (self.batches() - self.start) * self.batch
+        return (self.total - self.start) * self.batch
 
 
 def _save(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, it: int, wall_s: float,
@@ -142,37 +151,35 @@ def train(model: torch.nn.Module, dataset: Dataset, spec: TrainSpec, out_dir: st
     ds = SeededDataset(dataset, seed)
     t0, seen, last_loss = time.time(), 0, float("nan")
     model.train()
-    while it < total:
-        epoch = it // ipe
-        sampler = EpochSampler(n, per_rank, world, rank, seed, epoch, start_batch=it - epoch * ipe)
-        loader = DataLoader(ds, batch_size=per_rank, sampler=sampler, num_workers=spec.workers,
-                            drop_last=True, pin_memory=device.type == "cuda")
-        for batch in loader:
-            lr = lr_at(it, total, ipe, lr0, spec.schedule)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            batch = to_device(batch, device, fmt)
-            m = momentum_at(it, total, spec.ema) if spec.ema is not None else None
-            try:
-                logs = train_step(model, batch, opt, m, precision, scaler)
-            except NonFiniteLoss as e:
-                raise BenchError(f"{e} at iteration {it} (lr {lr:.3g}): stopped; "
-                                 f"the last good checkpoint is {ckpt}") from None
-            it += 1
-            seen += spec.batch_size
-            last_loss = logs["loss"].item()
-            if writer is not None:
-                for k, v in logs.items():
-                    writer.add_scalar(f"train/{k}", float(v.detach()) if torch.is_tensor(v) else float(v), it)
-                writer.add_scalar("train/lr", lr, it)
-            rate = seen / max(time.time() - t0, 1e-9)
-            bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.3g}", img_s=f"{rate:.1f}")
-            bar.update(1)
-            if stop_after is not None and it >= stop_after:
-                bar.close()
-                return {"iters": it, "stopped": True}
-            if rank == 0 and (it % spec.ckpt_every == 0 or it == total):
-                _save(ckpt, model, opt, it, wall_before + time.time() - t0, scaler)
+    sampler = RunSampler(n, per_rank, world, rank, seed, ipe, it, total)
+    loader = DataLoader(ds, batch_size=per_rank, sampler=sampler, num_workers=spec.workers,
+                        drop_last=True, pin_memory=device.type == "cuda")
+    for batch in loader:
+        lr = lr_at(it, total, ipe, lr0, spec.schedule)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = to_device(batch, device, fmt)
+        m = momentum_at(it, total, spec.ema) if spec.ema is not None else None
+        try:
+            logs = train_step(model, batch, opt, m, precision, scaler)
+        except NonFiniteLoss as e:
+            raise BenchError(f"{e} at iteration {it} (lr {lr:.3g}): stopped; "
+                             f"the last good checkpoint is {ckpt}") from None
+        it += 1
+        seen += spec.batch_size
+        last_loss = logs["loss"].item()
+        if writer is not None:
+            for k, v in logs.items():
+                writer.add_scalar(f"train/{k}", float(v.detach()) if torch.is_tensor(v) else float(v), it)
+            writer.add_scalar("train/lr", lr, it)
+        rate = seen / max(time.time() - t0, 1e-9)
+        bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.3g}", img_s=f"{rate:.1f}")
+        bar.update(1)
+        if stop_after is not None and it >= stop_after:
+            bar.close()
+            return {"iters": it, "stopped": True}
+        if rank == 0 and (it % spec.ckpt_every == 0 or it == total):
+            _save(ckpt, model, opt, it, wall_before + time.time() - t0, scaler)
     bar.close()
     if writer is not None:
         writer.close()

@@ -6,7 +6,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from harness.engine.optim import LARS, lr_at, momentum_at, param_groups
-from harness.engine.trainer import EpochSampler, train
+from harness.engine.trainer import RunSampler, train
 from harness.errors import BenchError
 from harness.recipe import EMASpec, ScheduleSpec, TrainSpec
 from harness.spec import parse
@@ -76,12 +76,26 @@ def test_ema_momentum_schedules():
 
 
 def test_sampler_shards_and_resumes():
-    full = list(EpochSampler(20, 4, 1, 0, seed=1, epoch=2))
-    assert sorted(i for _, i in full) == list(range(20)) and all(e == 2 for e, _ in full)
-    assert list(EpochSampler(20, 4, 1, 0, seed=1, epoch=2, start_batch=3)) == full[12:]
-    r0 = list(EpochSampler(20, 2, 2, 0, seed=1, epoch=2))
-    r1 = list(EpochSampler(20, 2, 2, 1, seed=1, epoch=2))
-    assert set(r0).isdisjoint(r1) and len(r0) == len(r1) == 10
+    full = list(RunSampler(20, 4, 1, 0, seed=1, ipe=5, start_iter=0, total=15))  # 3 epochs of 5 batches
+    assert [e for e, _ in full] == [0] * 20 + [1] * 20 + [2] * 20
+    assert all(sorted(i for e, i in full if e == k) == list(range(20)) for k in range(3))
+    assert list(RunSampler(20, 4, 1, 0, seed=1, ipe=5, start_iter=8, total=15)) == full[8 * 4:]
+    r0 = list(RunSampler(20, 2, 2, 0, seed=1, ipe=5, start_iter=0, total=10))
+    r1 = list(RunSampler(20, 2, 2, 1, seed=1, ipe=5, start_iter=0, total=10))
+    assert set(r0).isdisjoint(r1) and len(r0) == len(r1) == 20
+    with pytest.raises(ValueError, match="do not fit"):
+        RunSampler(20, 4, 2, 0, seed=1, ipe=3, start_iter=0, total=3)
+
+
+def test_sampler_order_is_the_one_cached_checkpoints_were_trained_with():
+    """The order the engine drew when it made one data loader per epoch (EpochSampler, until
+    2026-12-01), written out from that code: a cached checkpoint's key holds its config, not the
+    engine's code, so a changed order would make a re-trained checkpoint differ from a cached one.
+    n=10, 2 per rank x 2 ranks (ipe 2), seed 3, iterations 1-4 (a resumed run crossing 2 epochs)."""
+    want = {0: [(0, 2), (0, 3), (1, 5), (1, 3), (1, 1), (1, 7), (2, 6), (2, 1)],
+            1: [(0, 6), (0, 5), (1, 0), (1, 4), (1, 8), (1, 9), (2, 3), (2, 4)]}
+    for rank, seq in want.items():
+        assert list(RunSampler(10, 2, 2, rank, seed=3, ipe=2, start_iter=1, total=5)) == seq
 
 
 class _Noisy(Dataset):
