@@ -75,14 +75,28 @@ def _metric_value(rec: dict[str, Any], metric: str) -> float | None:
     return None if v is None else float(v)
 
 
+def current_recipe_versions(table: PaperTable) -> dict[tuple[str, str], int]:
+    """The registered version of every recipe of the table's methods: (method, recipe) -> version."""
+    from harness.registry import METHODS
+    out = {}
+    for m in dict.fromkeys(r.method for r in table.rows if r.method):
+        if m in METHODS.names():
+            out.update({(m, name): rec.version for name, rec in METHODS.card(m).recipes.items()})
+    return out
+
+
 def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
-          higher_is_better: dict[tuple[str, str], bool], versions: dict[tuple[str, str], int] | None = None) -> list[Line]:
+          higher_is_better: dict[tuple[str, str], bool], versions: dict[tuple[str, str], int] | None = None,
+          recipe_versions: dict[tuple[str, str], int] | None = None, superseded: list[str] | None = None) -> list[Line]:
     """Published lines, then measured lines, one per (method, pre-training): `recipe@vN` for
     DenseBench's pre-trainings (its seeds pool; another recipe version is another line), the weights'
     hash for an imported checkpoint. Each trial counts once (its latest record: leaderboards.trials).
     higher_is_better is keyed by (task, metric); a metric it lacks counts as higher-is-better.
     versions: the current version of each (task, protocol): records of another version are another
-    protocol and are left out."""
+    protocol and are left out.
+    recipe_versions: the current version of each (method, recipe); a line of another version of a
+    recipe (`mini@v1` where mini is at version 2: superseded) is left out, its label appended to
+    `superseded` when a list is given. None keeps every version."""
     versions = versions or {}
     lines = [Line(r.label, "published", {c.id: Cell([] if r.values.get(c.id) is None else [float(r.values[c.id])], True)
                                           for c in table.columns}) for r in table.rows]
@@ -99,6 +113,11 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
             if v is not None:
                 groups.setdefault((rec["method"], identity(rec)), {}).setdefault(c.id, []).append(v)
     for (method, ident), vals in sorted(groups.items(), key=lambda kv: (methods.index(kv[0][0]), kv[0][1])):
+        name, _, v = ident.rpartition("@v")
+        if recipe_versions is not None and name and v.isdigit() and recipe_versions.get((method, name), int(v)) != int(v):
+            if superseded is not None:
+                superseded.append(f"{method} / {ident}")
+            continue
         lines.append(Line(f"{method} / {ident}", f"measured ({scale})",
                           {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}))
     _mark(table, lines, scale, higher_is_better)

@@ -40,7 +40,7 @@ def _plt():
 
 def _paper_tables(recs: list[dict[str, Any]]) -> str:
     from harness.registry import TASKS
-    from leaderboards.paper_table import build, render
+    from leaderboards.paper_table import build, current_recipe_versions, render
     from leaderboards.published import all_tables
     parts = []
     for t in all_tables().values():
@@ -50,7 +50,12 @@ def _paper_tables(recs: list[dict[str, Any]]) -> str:
                 continue
             hib = {(c.task, c.metric): TASKS.card(c.task).direction().get(c.metric, True) for c in measured}
             versions = {(c.task, c.protocol): TASKS.protocol(c.task, c.protocol).version for c in measured}
-            parts.append(render(t, build(t, recs, scale, hib, versions), scale, "html"))
+            left_out: list[str] = []
+            lines = build(t, recs, scale, hib, versions, current_recipe_versions(t), left_out)
+            parts.append(render(t, lines, scale, "html"))
+            if left_out:
+                parts.append(f"<p class='note'>Left out, not the current version of their recipe: "
+                             f"{html.escape(', '.join(left_out))}.</p>")
     return "".join(parts) or "<p>No record yet belongs to a paper table's measured columns.</p>"
 
 

@@ -64,7 +64,8 @@ def _sweep(args: argparse.Namespace) -> None:
     for f in r["failed"]:
         print(f"  failed: bench {f}")
     from harness.cli.table import _table
-    _table(argparse.Namespace(id=args.table, scale=args.scale, format="md", results_root=args.results_root))
+    _table(argparse.Namespace(id=args.table, scale=args.scale, format="md", all_versions=False,
+                              results_root=args.results_root))
     if r["failed"]:
         raise BenchError(f"{len(r['failed'])} trials failed; see {log}")
 
@@ -92,7 +93,8 @@ def _submit(args: argparse.Namespace, trials: list, jobs_dir) -> None:
     for j in failed:
         print(f"  failed: bench {' '.join(j['args'])}: {j['error']}")
     from harness.cli.table import _table
-    _table(argparse.Namespace(id=args.table, scale=args.scale, format="md", results_root=args.results_root))
+    _table(argparse.Namespace(id=args.table, scale=args.scale, format="md", all_versions=False,
+                              results_root=args.results_root))
     if failed:
         raise BenchError(f"{len(failed)} jobs failed; their logs are in {jobs_dir}")
 

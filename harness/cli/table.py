@@ -3,6 +3,7 @@ the published ones (leaderboards.paper_table)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from harness.scales import SCALES
 
@@ -12,6 +13,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id", metavar="ID|ls", help="a paper table (see `bench table ls`), or ls")
     p.add_argument("--scale", default="mini", choices=SCALES, help="measured rows of this scale (default mini)")
     p.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"])
+    p.add_argument("--all-versions", action="store_true",
+                   help="also show rows of recipe versions other than the current one (left out by default: superseded)")
     p.add_argument("--results-root", default=None)
     p.set_defaults(fn=_table)
 
@@ -29,10 +32,15 @@ def _table(args: argparse.Namespace) -> None:
         raise BenchError(f"unknown paper table '{args.id}'{did_you_mean(args.id, tables)} (see `bench table ls`)")
     from harness import store
     from harness.registry import TASKS
-    from leaderboards.paper_table import build, render
+    from leaderboards.paper_table import build, current_recipe_versions, render
     t = tables[args.id]
     measured = [c for c in t.columns if c.measured]
     hib = {(c.task, c.metric): TASKS.card(c.task).direction().get(c.metric, True) for c in measured}
     versions = {(c.task, c.protocol): TASKS.protocol(c.task, c.protocol).version for c in measured}
-    lines = build(t, store.iter_records(args.results_root), args.scale, hib, versions)
+    left_out: list[str] = []
+    lines = build(t, store.iter_records(args.results_root), args.scale, hib, versions,
+                  None if args.all_versions else current_recipe_versions(t), left_out)
     print(render(t, lines, args.scale, args.format), end="")
+    if left_out:  # on stderr: csv / latex / html output stays one table
+        print(f"left out, not the current version of their recipe: {', '.join(left_out)} (--all-versions shows them)",
+              file=sys.stderr)

@@ -65,6 +65,32 @@ def test_recipe_versions_are_rows_of_their_own_and_a_rerun_trial_counts_once():
     assert cells["mocov2 / mini@v3"].values == [30.0, 35.0]
 
 
+def test_an_earlier_version_of_a_recipe_is_left_out_and_named(tmp_path, capsys, monkeypatch):
+    """Given the current recipe versions, a row of another version (superseded) is left out and
+    reported; another recipe of the method, or the current version, stays. `bench table` says so on
+    stderr and --all-versions shows it."""
+    t = all_tables()["pixpro_t1"]
+    recs = ([_rec("mocov2", "mini", 20.0, 0, recipe_version=1), _rec("mocov2", "mini", 30.0, 0, recipe_version=2),
+             _rec("mocov2", "long", 40.0, 0, recipe_version=1)])
+    left: list[str] = []
+    lines = build(t, recs, "mini", {}, None, {("mocov2", "mini"): 2, ("mocov2", "long"): 1}, left)
+    assert [ln.label for ln in lines if ln.kind.startswith("measured")] == ["mocov2 / long@v1", "mocov2 / mini@v2"]
+    assert left == ["mocov2 / mini@v1"]
+    assert len([ln for ln in build(t, recs, "mini", {}) if ln.kind.startswith("measured")]) == 3  # None: every version
+    from harness import store
+    from harness.registry import METHODS
+    cur = METHODS.card("mocov2").recipe("mini").version
+    # a version the registry does not have is not the current one either
+    monkeypatch.setattr(store, "iter_records", lambda root=None: [_rec("mocov2", "mini", 25.0 + i, 0, recipe_version=rv)
+                                                                   for i, rv in enumerate((cur, cur + 1))])
+    assert main(["table", "pixpro_t1", "--results-root", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert f"mocov2 / mini@v{cur} " in out and f"mini@v{cur + 1} " not in out
+    assert f"left out, not the current version of their recipe: mocov2 / mini@v{cur + 1} (--all-versions" in err
+    assert main(["table", "pixpro_t1", "--all-versions", "--results-root", str(tmp_path)]) == 0
+    assert f"mocov2 / mini@v{cur + 1} " in capsys.readouterr().out
+
+
 def test_cli_table_ls_and_render(tmp_path, capsys):
     assert main(["table", "ls"]) == 0
     out = capsys.readouterr().out
