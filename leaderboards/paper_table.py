@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from leaderboards.published import PaperTable
-from leaderboards.trials import identity, latest_per_trial
+from leaderboards.trials import identity, latest_per_trial, pretrain_seed
 
 ALPHA = 0.05
 
@@ -85,6 +85,26 @@ def current_recipe_versions(table: PaperTable) -> dict[tuple[str, str], int]:
     return out
 
 
+def _superseded(r: dict[str, Any], recipe_versions: dict[tuple[str, str], int]) -> bool:
+    """A record of DenseBench's own pre-training whose recipe is registered at another version."""
+    if pretrain_seed(r) < 0:
+        return False
+    p = r["pretrain"]
+    return recipe_versions.get((r["method"], p["recipe"]), p.get("recipe_version")) != p.get("recipe_version")
+
+
+def lines_for(table: PaperTable, records: Sequence[dict[str, Any]], scale: str, all_versions: bool = False,
+              superseded: list[str] | None = None) -> list[Line]:
+    """build() with what the registries say: each column's metric direction, each protocol's and
+    (unless all_versions) each recipe's current version."""
+    from harness.registry import TASKS
+    measured = [c for c in table.columns if c.measured]
+    hib = {(c.task, c.metric): TASKS.card(c.task).direction().get(c.metric, True) for c in measured}
+    versions = {(c.task, c.protocol): TASKS.protocol(c.task, c.protocol).version for c in measured}
+    return build(table, records, scale, hib, versions, None if all_versions else current_recipe_versions(table),
+                 superseded)
+
+
 def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
           higher_is_better: dict[tuple[str, str], bool], versions: dict[tuple[str, str], int] | None = None,
           recipe_versions: dict[tuple[str, str], int] | None = None, superseded: list[str] | None = None) -> list[Line]:
@@ -106,6 +126,11 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
     recs = [r for r in records if r["scale"] == scale and (r["task"], r["protocol"]) in wanted and r["method"] in methods
             and versions.get((r["task"], r["protocol"]), r["protocol_version"]) == r["protocol_version"]
             and not r.get("overrides")]  # '+custom' runs are not the protocol
+    if recipe_versions is not None:
+        old = [r for r in recs if _superseded(r, recipe_versions)]
+        if superseded is not None:
+            superseded.extend(sorted({f"{r['method']} / {identity(r)}" for r in old}))
+        recs = [r for r in recs if not _superseded(r, recipe_versions)]
     groups: dict[tuple[str, str], dict[str, list[float]]] = {}
     for rec in latest_per_trial(recs):
         for c in cols:
@@ -113,11 +138,6 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
             if v is not None:
                 groups.setdefault((rec["method"], identity(rec)), {}).setdefault(c.id, []).append(v)
     for (method, ident), vals in sorted(groups.items(), key=lambda kv: (methods.index(kv[0][0]), kv[0][1])):
-        name, _, v = ident.rpartition("@v")
-        if recipe_versions is not None and name and v.isdigit() and recipe_versions.get((method, name), int(v)) != int(v):
-            if superseded is not None:
-                superseded.append(f"{method} / {ident}")
-            continue
         lines.append(Line(f"{method} / {ident}", f"measured ({scale})",
                           {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}))
     _mark(table, lines, scale, higher_is_better)

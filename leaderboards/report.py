@@ -39,8 +39,7 @@ def _plt():
 
 
 def _paper_tables(recs: list[dict[str, Any]]) -> str:
-    from harness.registry import TASKS
-    from leaderboards.paper_table import build, current_recipe_versions, render
+    from leaderboards.paper_table import lines_for, render
     from leaderboards.published import all_tables
     parts = []
     for t in all_tables().values():
@@ -48,11 +47,8 @@ def _paper_tables(recs: list[dict[str, Any]]) -> str:
         for scale in ("mini", "paper"):
             if not any((r["task"], r["protocol"], r["scale"]) == (c.task, c.protocol, scale) for r in recs for c in measured):
                 continue
-            hib = {(c.task, c.metric): TASKS.card(c.task).direction().get(c.metric, True) for c in measured}
-            versions = {(c.task, c.protocol): TASKS.protocol(c.task, c.protocol).version for c in measured}
             left_out: list[str] = []
-            lines = build(t, recs, scale, hib, versions, current_recipe_versions(t), left_out)
-            parts.append(render(t, lines, scale, "html"))
+            parts.append(render(t, lines_for(t, recs, scale, superseded=left_out), scale, "html"))
             if left_out:
                 parts.append(f"<p class='note'>Left out, not the current version of their recipe: "
                              f"{html.escape(', '.join(left_out))}.</p>")

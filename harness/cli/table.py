@@ -31,15 +31,10 @@ def _table(args: argparse.Namespace) -> None:
     if args.id not in tables:
         raise BenchError(f"unknown paper table '{args.id}'{did_you_mean(args.id, tables)} (see `bench table ls`)")
     from harness import store
-    from harness.registry import TASKS
-    from leaderboards.paper_table import build, current_recipe_versions, render
+    from leaderboards.paper_table import lines_for, render
     t = tables[args.id]
-    measured = [c for c in t.columns if c.measured]
-    hib = {(c.task, c.metric): TASKS.card(c.task).direction().get(c.metric, True) for c in measured}
-    versions = {(c.task, c.protocol): TASKS.protocol(c.task, c.protocol).version for c in measured}
     left_out: list[str] = []
-    lines = build(t, store.iter_records(args.results_root), args.scale, hib, versions,
-                  None if args.all_versions else current_recipe_versions(t), left_out)
+    lines = lines_for(t, store.iter_records(args.results_root), args.scale, args.all_versions, left_out)
     print(render(t, lines, args.scale, args.format), end="")
     if left_out:  # on stderr: csv / latex / html output stays one table
         print(f"left out, not the current version of their recipe: {', '.join(left_out)} (--all-versions shows them)",
