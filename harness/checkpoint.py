@@ -83,15 +83,18 @@ def weights_sha256(state: dict[str, torch.Tensor]) -> str:
     """Content hash of the tensors: names, dtypes, shapes and bytes, in sorted key order."""
     h = hashlib.sha256()
     for k in sorted(state):
-        t = state[k].detach().cpu().contiguous()
-        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        # reshape(-1): a channels_last 1x1 conv weight counts as contiguous but keeps stride != 1 on
+        # its size-1 dims, which .view(torch.uint8) refuses; the flat view has stride 1 and the same bytes
+        t = state[k].detach().cpu().contiguous().reshape(-1)
+        h.update(f"{k}|{t.dtype}|{tuple(state[k].shape)}|".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
 
 
 def backbone_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The canonical tensors of a torchvision-named ResNet module: fc and BN counters dropped."""
-    return {k: v.detach().cpu().float().contiguous().clone() for k, v in model.state_dict().items()
+    return {k: v.detach().cpu().float().clone(memory_format=torch.contiguous_format)
+            for k, v in model.state_dict().items()
             if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
 
 
@@ -117,7 +120,9 @@ def save_canonical(path: str | os.PathLike, state: dict[str, torch.Tensor], meta
     """Validate keys against the declared arch, then write atomically. Returns the stored metadata."""
     meta = check_meta(dict(meta), path)
     check_tensors(state, meta["arch"], path)
-    state = {k: v.detach().cpu().float().contiguous() for k, v in state.items()}
+    # a model trained in channels_last (train.memory_format) hands over NHWC-strided conv weights, and
+    # a 1x1 one counts as contiguous: clone into the standard strides, not .contiguous()
+    state = {k: v.detach().cpu().float().clone(memory_format=torch.contiguous_format) for k, v in state.items()}
     meta = dict(meta, weights_sha256=weights_sha256(state), format=FORMAT)
     meta.pop("profile", None)
     header = {"densebench": json.dumps(meta, sort_keys=True, default=str)}

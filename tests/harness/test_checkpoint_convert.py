@@ -8,7 +8,7 @@ import torch
 import torchvision
 
 from harness.backbone import IMAGENET_NORM
-from harness.checkpoint import backbone_state, load_canonical, read_meta, save_canonical
+from harness.checkpoint import backbone_state, load_canonical, read_meta, save_canonical, weights_sha256
 from harness.convert import to_detectron2, write_detectron2
 from harness.official import import_state, safe_load
 from harness.errors import BenchError
@@ -106,6 +106,20 @@ def test_canonical_roundtrip_and_tamper_detection(tmp_path):
     (tmp_path / "t.safetensors").write_bytes(bytes(raw))
     with pytest.raises(BenchError, match="do not match the weights_sha256"):
         load_canonical(tmp_path / "t.safetensors")
+
+
+def test_a_channels_last_model_saves_as_its_contiguous_twin(tmp_path):
+    """A `paper` recipe trains in channels_last: its 1x1 conv weights keep NHWC strides that count as
+    contiguous, and the save must neither fail on them nor change a byte of the checkpoint."""
+    model = _randomised("resnet50")
+    flat = save_canonical(tmp_path / "a.safetensors", backbone_state(model), dict(META, arch="resnet50"))
+    nhwc = {k: (v.to(memory_format=torch.channels_last) if v.dim() == 4 else v) for k, v in model.state_dict().items()
+            if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+    assert nhwc["layer1.0.conv1.weight"].stride(-1) != 1  # the case .view(torch.uint8) refused
+    assert backbone_state(model.to(memory_format=torch.channels_last))["layer1.0.conv1.weight"].stride(-1) == 1
+    meta = save_canonical(tmp_path / "b.safetensors", nhwc, dict(META, arch="resnet50"))
+    assert meta["weights_sha256"] == flat["weights_sha256"] == weights_sha256(nhwc)
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
 
 
 def test_canonical_refuses_incomplete_backbone(tmp_path):

@@ -34,6 +34,16 @@ def test_pretrain_exports_query_encoder_and_caches():
     assert runs.pretrain("mocov2", "mini", 0, progress=False, overrides={**tiny, "params": {"K": 32, "crop": 32}}) != ck
 
 
+def test_a_channels_last_pretraining_ends_in_the_same_canonical_checkpoint_format():
+    """The `paper` recipes train in channels_last: the run must get through its final save (it once
+    failed there, on the 1x1 convs' NHWC strides, after the whole pre-training)."""
+    tiny = {"params": {"K": 64, "crop": 32}, "train": {"epochs": 1, "workers": 0, "memory_format": "channels_last"}}
+    ck = runs.pretrain("mocov2", "mini", 0, progress=False, overrides=tiny)
+    state, meta = load_canonical(ck)  # checks the weights against weights_sha256
+    assert meta["config"]["train"]["memory_format"] == "channels_last" and meta["train_summary"]["iters"] == 18
+    assert all(t.is_contiguous() and (t.dim() < 4 or t.stride(-1) == 1) for t in state.values())
+
+
 def test_random_reference_through_detectron2(tmp_path):
     ck = runs.pretrain("random", "mini", 0)
     rec = runs.evaluate(ck, "coco_det", None, "mini", seed=1, results_root=tmp_path, overrides=TINY_D2)
