@@ -70,7 +70,7 @@ def test_recipe_and_scale_arguments(capsys):
 def test_ls_lists_methods_recipes_tasks_protocols(capsys):
     assert main(["ls"]) == 0
     out = capsys.readouterr().out
-    for s in ("mocov2", "random", "coco_det", "coco_det/r50_fpn_4conv1fc_syncbn_1x@2", "paper_in1k_100ep (paper)",
+    for s in ("mocov2", "random", "coco_det", "coco_det/r50_fpn_4conv1fc_syncbn_1x@3", "paper_in1k_100ep (paper)",
               "coco_det/r50_fpn_2fc_syncbn_1x@2", "[paper, mini]"):
         assert s in out
 

@@ -27,7 +27,7 @@ def test_pretrain_exports_query_encoder_and_caches():
     state, meta = load_canonical(ck)
     assert meta["method"] == "mocov2" and meta["encoder"] == "online" and meta["arch"] == "resnet18"
     assert meta["train_summary"]["iters"] == 18 and meta["config"]["params"]["K"] == 64
-    assert meta["recipe"] == "mini" and meta["recipe_version"] == 1 and meta["scale"] == "mini"
+    assert meta["recipe"] == "mini" and meta["recipe_version"] == 2 and meta["scale"] == "mini"
     mtime = ck.stat().st_mtime_ns
     assert runs.pretrain("mocov2", "mini", 0, progress=False, overrides=tiny) == ck  # cached: same config hash
     assert ck.stat().st_mtime_ns == mtime
@@ -47,7 +47,7 @@ def test_a_channels_last_pretraining_ends_in_the_same_canonical_checkpoint_forma
 def test_random_reference_through_detectron2(tmp_path):
     ck = runs.pretrain("random", "mini", 0)
     rec = runs.evaluate(ck, "coco_det", None, "mini", seed=1, results_root=tmp_path, overrides=TINY_D2)
-    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@2+custom" and rec["overrides"] == TINY_D2
+    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@3+custom" and rec["overrides"] == TINY_D2
     assert {"bbox/AP", "bbox/AP50", "bbox/AP75", "segm/AP", "segm/AP50", "segm/AP75"} <= set(rec["metrics"])
     n = len(expected_keys("resnet18"))  # every backbone tensor, BN statistics included
     assert rec["notes"]["conversion"].startswith(f"{n} tensors converted, 0 dropped")

@@ -31,7 +31,7 @@ def test_record_fields_and_atomic_write(tmp_path):
                 "metrics", "higher_is_better", "config_hash", "git_commit", "versions", "wall_s", "world_size",
                 "torch_threads"):
         assert key in rec
-    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@2"
+    assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@3"
     files = list(tmp_path.rglob("*"))
     assert any(p.name == "record.json" for p in files) and not any(".tmp" in p.name for p in files)
     assert rec["higher_is_better"] == {"bbox/AP": True, "segm/AP": True}
@@ -68,7 +68,7 @@ def test_leaderboard_mean_std_best(tmp_path, capsys):
     _record(tmp_path, "random", 0, 25.0, sha="cd" * 32)
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "coco_det/r50_fpn_4conv1fc_syncbn_1x@2 (mini)" in out
+    assert "coco_det/r50_fpn_4conv1fc_syncbn_1x@3 (mini)" in out
     assert "| mocov2 | babababa | 2 | **31.0 +- 1.4** | **26.0 +- 1.4** |" in out
     assert "| random | dcdcdcdc | 1 | 25.0 | 20.0 |" in out
     assert main(["leaderboard", "--task", "coco_det", "--results-root", str(tmp_path), "--format", "json"]) == 0

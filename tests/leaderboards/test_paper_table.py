@@ -79,9 +79,12 @@ def test_an_earlier_version_of_a_recipe_is_left_out_and_named(tmp_path, capsys, 
     assert len([ln for ln in build(t, recs, "mini", {}) if ln.kind.startswith("measured")]) == 3  # None: every version
     from harness import store
     from harness.registry import METHODS
+    from harness.registry import TASKS
     cur = METHODS.card("mocov2").recipe("mini").version
+    proto = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x").version  # records of the current protocol
     # a version the registry does not have is not the current one either
-    monkeypatch.setattr(store, "iter_records", lambda root=None: [_rec("mocov2", "mini", 25.0 + i, 0, recipe_version=rv)
+    monkeypatch.setattr(store, "iter_records", lambda root=None: [_rec("mocov2", "mini", 25.0 + i, 0, version=proto,
+                                                                       recipe_version=rv)
                                                                    for i, rv in enumerate((cur, cur + 1))])
     assert main(["table", "pixpro_t1", "--results-root", str(tmp_path)]) == 0
     out, err = capsys.readouterr()

@@ -49,7 +49,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     root = _store(tmp_path)
     index = build_report(tmp_path / "site", root)
     page = index.read_text()
-    assert page.count("<table") >= 3 and "coco_det/r50_fpn_4conv1fc_syncbn_1x@2 (mini)" in page
+    assert page.count("<table") >= 3 and "coco_det/r50_fpn_4conv1fc_syncbn_1x@3 (mini)" in page
     assert "orl_coco_det" in page or "ORL" in page  # the paper table whose column coco_det fills
     assert len(list((tmp_path / "site" / "assets").glob("*.png"))) >= 4  # bar chart, loss curves, pictures
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
