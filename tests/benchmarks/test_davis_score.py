@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from benchmarks import davis_reference
-from benchmarks.davis_score import boundaries, disk, evaluate, f_measure, frame_scores, j_and_f, statistics, write_csvs
+from benchmarks.davis_score import boundaries, evaluate, f_measure, frame_scores, j_and_f, statistics, write_csvs
 from harness.data.davis import annotation_files, read_indexed, sequences, write_indexed, write_synthetic_davis
 from harness.errors import BenchError
 
@@ -25,7 +25,7 @@ def test_boundary_map_of_a_square():
     expect[0:4, 0] = True
     expect[3, 0:4] = True
     expect[0:4, 3] = True
-    assert np.array_equal(b, expect)
+    assert np.array_equal(b > 0, expect)
 
 
 def test_empty_masks_on_either_side():
@@ -139,12 +139,6 @@ def test_davis_score_cli_writes_fresh_csvs(davis_with_predictions, capsys):
     assert (res / "per-sequence_results-val.csv").is_file()
     assert main(["davis-score", "--davis-root", str(root), "--results", str(res / "nope")]) == 2
     assert "no such results directory" in capsys.readouterr().err
-
-
-def test_disk_is_skimage_disk():
-    from skimage.morphology import disk as sk_disk
-    for r in range(0, 12):
-        np.testing.assert_array_equal(disk(r), sk_disk(r).astype(np.uint8))
 
 
 def test_cropped_frame_scores_match_full_frame_reference_at_a_large_radius():
