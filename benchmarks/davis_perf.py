@@ -6,6 +6,7 @@ optionally beside the official program itself (davisvideochallenge/davis2017-eva
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ def run_official(script: Path, root: Path, res: Path) -> tuple[float, dict[str, 
     without any CSV (it writes its CSVs beside them, and when they are there it reads them instead of
     scoring: a copy holding `bench davis-score`'s would time nothing); wall seconds and its two CSVs' text."""
     copy = res.parent / "results_official"
+    shutil.rmtree(copy, ignore_errors=True)                  # a fresh copy for each run
     shutil.copytree(res, copy, ignore=shutil.ignore_patterns("*.csv"))
     cmd = [sys.executable, script.name, "--task", "semi-supervised", "--set", "val", "--davis_path", str(root),
            "--results_path", str(copy)]
@@ -44,11 +46,13 @@ def run_official(script: Path, root: Path, res: Path) -> tuple[float, dict[str, 
 
 
 def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480, 854), workers: int | None = None,
-                seed: int = 0, official: str | Path | None = None) -> dict[str, Any]:
+                seed: int = 0, official: str | Path | None = None, repeats: int = 3) -> dict[str, Any]:
     """J&F scoring time of benchmarks.davis_score against the per-frame reference of the official
     algorithm, on synthetic 480p sequences with perturbed predictions; also checks the numbers agree.
     With `official` (a davis2017-evaluation checkout) the official program runs on the same files too:
-    its wall time beside the whole `bench davis-score` command's, and its CSVs compared with ours."""
+    its wall time beside the whole `bench davis-score` command's, and its CSVs compared with ours.
+    The two commands run `repeats` times, interleaved (so that a change in the machine's load
+    touches both), and each reports its median wall time."""
     script = official_program(official) if official is not None else None  # checked before any work
     import tempfile
 
@@ -72,16 +76,24 @@ def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480
         # the whole command as a user runs it: interpreter start-up, imports, scoring, the CSVs
         cmd = [sys.executable, "-m", "harness.cli", "davis-score", "--davis-root", str(root), "--results", str(res),
                *(["--workers", str(workers)] if workers else [])]
-        t0 = time.perf_counter()
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        t_cmd = time.perf_counter() - t0
+        t_cmds, t_offs = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            t_cmds.append(time.perf_counter() - t0)
+            if official is not None:
+                t, off_csvs = run_official(script, root, res)
+                t_offs.append(t)
+        t_cmd = statistics.median(t_cmds)
         if official is not None:
-            t_off, off_csvs = run_official(script, root, res)
+            t_off = statistics.median(t_offs)
             ours = {c: (res / c).read_text() for c in CSVS}
     same = all(abs(fast[k] - v) < 1e-12 for k, v in ref.items()) and f"J&F-Mean {fast['J&F-Mean']:.3f}" in out
     return {"sequences": n_seq, "frames": n_frames, "size": f"{size[1]}x{size[0]}", "reference_s": round(t_ref, 2),
             "densebench_s": round(t_fast, 2), "speedup": round(t_ref / t_fast, 1), "identical": same,
-            "command_s": round(t_cmd, 2), "command_speedup": round(t_ref / t_cmd, 1),
+            "command_s": round(t_cmd, 2), "command_runs_s": [round(t, 2) for t in t_cmds],
+            "command_speedup": round(t_ref / t_cmd, 1),
             "J&F-Mean": round(fast["J&F-Mean"], 6),
-            **({"official_command_s": round(t_off, 2), "official_speedup": round(t_off / t_cmd, 1),
+            **({"official_command_s": round(t_off, 2), "official_runs_s": [round(t, 2) for t in t_offs],
+                "official_speedup": round(t_off / t_cmd, 1),
                 "official_csvs_identical": ours == off_csvs} if official is not None else {})}

@@ -141,12 +141,13 @@ def test_davis_score_cli_writes_fresh_csvs(davis_with_predictions, capsys):
     assert "no such results directory" in capsys.readouterr().err
 
 
-def test_cropped_frame_scores_match_full_frame_reference_at_a_large_radius():
-    """Objects near each other and the frame edge, radius 4 (the crop keeps only 1 px of margin)."""
+@pytest.mark.parametrize("h, w, radius", [(240, 427, 4), (150, 200, 2), (480, 854, 8)])
+def test_cropped_frame_scores_match_full_frame_reference_at_a_large_radius(h, w, radius):
+    """Objects near each other and the frame edge (the crop keeps only 1 px of margin); radius 4 and
+    8 (480p) run the disk as a chain of small dilations, radius 2 as the disk itself."""
     rng = np.random.default_rng(3)
-    h, w = 240, 427
     r = math.ceil(0.008 * math.hypot(h, w))
-    assert r == 4
+    assert r == radius
     for _ in range(10):
         gt, pred = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
         for lab in (gt, pred):
