@@ -50,6 +50,9 @@ def test_davis_speed_runs_the_official_program_and_compares_its_csvs(tmp_path, m
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[2]))
     r = davis_speed(n_seq=2, n_frames=4, size=(60, 90), workers=1, official=tmp_path)
     assert r["official_csvs_identical"] is True and r["official_command_s"] > 0 and r["official_speedup"] > 0
+    # both commands run 3 times, interleaved (each official run on a fresh copy), medians reported
+    assert len(r["command_runs_s"]) == len(r["official_runs_s"]) == 3
+    assert r["official_command_s"] == sorted(r["official_runs_s"])[1] and r["command_s"] == sorted(r["command_runs_s"])[1]
     monkeypatch.setenv("STAND_IN_OFFSET", "0.01")
     assert davis_speed(n_seq=2, n_frames=4, size=(60, 90), workers=1, official=tmp_path)["official_csvs_identical"] is False
     (tmp_path / "evaluation_method.py").write_text("import sys; sys.exit(3)")
