@@ -174,6 +174,23 @@ def test_frames_without_labels_score_one():
     assert J.tolist() == [1.0, 1.0] and F.tolist() == [1.0, 1.0]
 
 
+def test_object_count_is_the_largest_id_outside_void():
+    """As the official evaluator counts a sequence's objects: void (255) set to background, then the
+    largest id of the first annotation (ids need not be contiguous; a void-only frame has none)."""
+    from benchmarks.davis_score import _objects
+    a = np.zeros((7, 9), np.uint8)
+    assert _objects(a) == 0
+    a[1:3, 1:3], a[4, 4] = 1, 3
+    assert _objects(a) == 3
+    a[5:7, 6:9] = 255
+    assert _objects(a) == 3
+    assert _objects(np.full((7, 9), 255, np.uint8)) == 0
+    v = np.zeros((4, 6), np.uint8)
+    v[0, 0], v[3, 5] = 255, 2
+    assert _objects(v[:, 1:]) == 2                       # a strided view, as read_indexed returns
+    assert _objects(v[:, :4]) == 0
+
+
 def test_void_in_the_annotations_matches_the_reference(davis_with_predictions, tmp_path):
     """Void (255) in every annotation, the first included: it counts as no object (the object count
     is the largest other id) and as background, as the official evaluation sets it."""
