@@ -5,6 +5,7 @@ optionally beside the official program itself (davisvideochallenge/davis2017-eva
 `evaluation_method.py`, run from a checkout as its README says) on the same files, CSVs compared."""
 from __future__ import annotations
 
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,21 +29,31 @@ def official_program(checkout: str | Path) -> Path:
     return script
 
 
-def run_official(script: Path, root: Path, res: Path) -> tuple[float, dict[str, str]]:
+def timed(cmd: list[str], **kw: Any) -> tuple[subprocess.CompletedProcess, float, int]:
+    """Runs `cmd` (subprocess.run keywords in kw): the result, wall seconds, and the minor page faults of
+    the command and every process it waited for (getrusage RUSAGE_CHILDREN, before/after: a scorer
+    whose allocator gives memory back to the kernel on every frame shows here, not in its CPU time)."""
+    faults = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    wall = time.perf_counter() - t0
+    return r, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - faults
+
+
+def run_official(script: Path, root: Path, res: Path) -> tuple[float, int, dict[str, str]]:
     """The official program as its README runs it (semi-supervised, val), on a copy of the predictions
     without any CSV (it writes its CSVs beside them, and when they are there it reads them instead of
-    scoring: a copy holding `bench davis-score`'s would time nothing); wall seconds and its two CSVs' text."""
+    scoring: a copy holding `bench davis-score`'s would time nothing); wall seconds, minor page faults
+    and its two CSVs' text."""
     copy = res.parent / "results_official"
     shutil.rmtree(copy, ignore_errors=True)                  # a fresh copy for each run
     shutil.copytree(res, copy, ignore=shutil.ignore_patterns("*.csv"))
     cmd = [sys.executable, script.name, "--task", "semi-supervised", "--set", "val", "--davis_path", str(root),
            "--results_path", str(copy)]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, cwd=script.parent, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    r, wall, faults = timed(cmd, cwd=script.parent)
     if r.returncode != 0 or not all((copy / c).is_file() for c in CSVS):
         raise BenchError(f"{script}: the official program failed (exit {r.returncode}): {(r.stderr or r.stdout)[-300:]}")
-    return wall, {c: (copy / c).read_text() for c in CSVS}
+    return wall, faults, {c: (copy / c).read_text() for c in CSVS}
 
 
 def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480, 854), workers: int | None = None,
@@ -52,7 +63,7 @@ def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480
     With `official` (a davis2017-evaluation checkout) the official program runs on the same files too:
     its wall time beside the whole `bench davis-score` command's, and its CSVs compared with ours.
     The two commands run `repeats` times, interleaved (so that a change in the machine's load
-    touches both), and each reports its median wall time."""
+    touches both), and each reports its median wall time and median minor page faults."""
     script = official_program(official) if official is not None else None  # checked before any work
     import tempfile
 
@@ -76,14 +87,16 @@ def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480
         # the whole command as a user runs it: interpreter start-up, imports, scoring, the CSVs
         cmd = [sys.executable, "-m", "harness.cli", "davis-score", "--davis-root", str(root), "--results", str(res),
                *(["--workers", str(workers)] if workers else [])]
-        t_cmds, t_offs = [], []
+        t_cmds, t_offs, f_cmds, f_offs = [], [], [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            t_cmds.append(time.perf_counter() - t0)
+            r, t, f = timed(cmd, check=True)
+            out = r.stdout
+            t_cmds.append(t)
+            f_cmds.append(f)
             if official is not None:
-                t, off_csvs = run_official(script, root, res)
+                t, f, off_csvs = run_official(script, root, res)
                 t_offs.append(t)
+                f_offs.append(f)
         t_cmd = statistics.median(t_cmds)
         if official is not None:
             t_off = statistics.median(t_offs)
@@ -92,8 +105,8 @@ def davis_speed(n_seq: int = 4, n_frames: int = 20, size: tuple[int, int] = (480
     return {"sequences": n_seq, "frames": n_frames, "size": f"{size[1]}x{size[0]}", "reference_s": round(t_ref, 2),
             "densebench_s": round(t_fast, 2), "speedup": round(t_ref / t_fast, 1), "identical": same,
             "command_s": round(t_cmd, 2), "command_runs_s": [round(t, 2) for t in t_cmds],
-            "command_speedup": round(t_ref / t_cmd, 1),
+            "command_speedup": round(t_ref / t_cmd, 1), "command_minor_faults": int(statistics.median(f_cmds)),
             "J&F-Mean": round(fast["J&F-Mean"], 6),
             **({"official_command_s": round(t_off, 2), "official_runs_s": [round(t, 2) for t in t_offs],
-                "official_speedup": round(t_off / t_cmd, 1),
+                "official_speedup": round(t_off / t_cmd, 1), "official_minor_faults": int(statistics.median(f_offs)),
                 "official_csvs_identical": ours == off_csvs} if official is not None else {})}

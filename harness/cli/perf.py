@@ -70,11 +70,11 @@ def _davis(args: argparse.Namespace) -> None:
     print(f"DAVIS J&F on {r['sequences']} x {r['frames']} frames at {r['size']}: reference (per-frame, official "
           f"algorithm) {r['reference_s']} s, densebench scorer {r['densebench_s']} s ({r['speedup']}x faster), "
           f"whole `bench davis-score` command {r['command_s']} s (median of {len(r['command_runs_s'])}; "
-          f"{r['command_speedup']}x), "
+          f"{r['command_speedup']}x; {r['command_minor_faults']} minor page faults), "
           f"identical numbers: {r['identical']} (J&F-Mean {r['J&F-Mean']})")
     if args.davis_official:
         print(f"official davis2017-evaluation program {r['official_command_s']} s (median of "
-              f"{len(r['official_runs_s'])}, interleaved with ours): `bench davis-score` "
+              f"{len(r['official_runs_s'])}, interleaved with ours; {r['official_minor_faults']} minor page faults): `bench davis-score` "
               f"{r['official_speedup']}x faster end to end; CSVs identical: {r['official_csvs_identical']}")
 
 

@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,16 @@ def test_davis_speed_reports_identical_numbers():
     r = davis_speed(n_seq=2, n_frames=5, size=(60, 90), workers=1)
     assert r["identical"] and r["reference_s"] >= 0 and r["densebench_s"] >= 0 and 0 <= r["J&F-Mean"] <= 1
     assert r["command_s"] > r["densebench_s"]  # the whole command: a fresh interpreter, imports, CSVs
+    assert r["command_minor_faults"] > 0
+
+
+def test_timed_counts_the_page_faults_of_the_command():
+    """Writing 64 MiB of fresh memory faults in at least its 16384 pages of 4 KiB (more with a smaller
+    page size; none saved by huge pages, which these anonymous 64 MiB do not get by default)."""
+    from benchmarks.davis_perf import timed
+    _, wall, idle = timed([sys.executable, "-c", "pass"])
+    r, _, busy = timed([sys.executable, "-c", "x = b'1' * (64 << 20)"], check=True)
+    assert wall > 0 and idle > 0 and busy - idle >= 0.9 * (64 << 20) // 4096, (idle, busy)
 
 
 STAND_IN = """import argparse, os, sys
@@ -53,6 +64,7 @@ def test_davis_speed_runs_the_official_program_and_compares_its_csvs(tmp_path, m
     # both commands run 3 times, interleaved (each official run on a fresh copy), medians reported
     assert len(r["command_runs_s"]) == len(r["official_runs_s"]) == 3
     assert r["official_command_s"] == sorted(r["official_runs_s"])[1] and r["command_s"] == sorted(r["command_runs_s"])[1]
+    assert r["official_minor_faults"] > 0 and r["command_minor_faults"] > 0
     monkeypatch.setenv("STAND_IN_OFFSET", "0.01")
     assert davis_speed(n_seq=2, n_frames=4, size=(60, 90), workers=1, official=tmp_path)["official_csvs_identical"] is False
     (tmp_path / "evaluation_method.py").write_text("import sys; sys.exit(3)")
