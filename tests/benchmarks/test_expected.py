@@ -49,12 +49,11 @@ def test_every_mini_protocol_has_expected_bounds(task, pid):
     assert exp.mocov2[1] > exp.random[1]  # the bounds themselves say MoCo v2 is ahead
 
 
-def bench_run(method: str, task: str, pid: str, results, threads: int | None = None) -> dict:
-    """`bench run ... --seed 0 --json` in a subprocess (with OMP_NUM_THREADS=threads when given): its record."""
+def bench_run(method: str, task: str, pid: str, results) -> dict:
+    """`bench run ... --seed 0 --json` in a one-thread subprocess (OMP_NUM_THREADS=1): its record."""
     cmd = [sys.executable, "-m", "harness.cli", "run", "--method", method, "--task", task, "--protocol", pid,
            "--scale", "mini", "--seed", "0", "--json", "--results-root", str(results)]
-    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1  # --json: stdout is the record alone
@@ -81,7 +80,7 @@ def separation_runs(request, tmp_path_factory) -> tuple[Path, dict[tuple[str, st
     order = sorted(pairs, key=lambda tp: (LONGEST_FIRST.index(tp[0]) if tp[0] in LONGEST_FIRST else len(LONGEST_FIRST), tp))
     pool = ThreadPoolExecutor(max_workers=min(cpu_count(), 4))
     root = tmp_path_factory.mktemp("separation")
-    futures = {(t, p, m): pool.submit(bench_run, m, t, p, root / f"{t}.{p}", threads=1)
+    futures = {(t, p, m): pool.submit(bench_run, m, t, p, root / f"{t}.{p}")
                for t, p in order for m in ("mocov2", "random")}
     yield root, futures
     pool.shutdown(wait=True, cancel_futures=True)
