@@ -12,11 +12,15 @@ A recipe file holds the method's card and its named recipes:
         scale: paper               # the evaluation scale its checkpoints belong to: paper | mini
         source: ...                # repository and file of the official recipe
         arch: resnet50
-        epochs: 800                # recorded in the checkpoint (0: no pre-training)
         data: {layout: coco, split: train}            # synth: {...} = synthetic data (mini)
         params: {...}              # the method's own hyper-parameters (checked against its Params)
         after: {stage1: byol/mini} # earlier stages: name -> method/recipe, pre-trained first (ORL)
         train: {epochs, batch_size, optimizer, schedule, ema, workers, ckpt_every, amp}
+
+A recipe's pre-training epochs (`Recipe.epochs`, recorded in the checkpoint) are `train.epochs`, 0
+for a recipe that does not train (random init): one value, so an override of `train.epochs` cannot
+leave a checkpoint claiming another count. A top-level `epochs:` (recipe files written before
+2026-12-02, plugins) is accepted only when it agrees.
       paper_in1k_100ep: {extends: paper, ...}         # deep-merged over another recipe
 
 A *recipe* is how a method pre-trains; a *scale* (`paper` or `mini`) is the size of the world a
@@ -120,7 +124,6 @@ class Recipe:
     scale: Literal["paper", "mini"]
     source: str
     arch: str
-    epochs: int
     data: DataSpec | None = None
     train: TrainSpec | None = None
     params: dict = field(default_factory=dict)
@@ -132,10 +135,16 @@ class Recipe:
     name: str = ""
     file: str = ""
 
+    @property
+    def epochs(self) -> int:
+        """Pre-training epochs: train.epochs, 0 where the recipe does not train."""
+        return self.train.epochs if self.train is not None else 0
+
     def identity(self) -> dict[str, Any]:
         """What determines the pre-trained weights (the cache key's part): every value, not the file's
         path nor the `source` text (documentation: correcting it must not retrain anything)."""
         d = to_data(self)
+        d["epochs"] = self.epochs  # a field until 2026-12-02: keeps every cache key
         d.pop("file")
         d.pop("source")
         if not d["after"]:  # absent from single-stage recipes: their cache keys predate the field
@@ -199,7 +208,11 @@ def parse_recipe(data: dict[str, Any], method: str, name: str, file: str | Path,
             raise BenchError(f"{where}.{k}: unknown key (set by the reader, not the file)")
     if overrides:
         data = deep_merge(data, overrides)
-    r = parse(Recipe, data, where)
+    given = data.get("epochs")
+    r = parse(Recipe, {k: v for k, v in data.items() if k != "epochs"}, where)
+    if given is not None and given != r.epochs:
+        raise BenchError(f"{where}.epochs: {given!r} differs from train.epochs ({r.epochs}; 0 without train): "
+                         f"the epochs are train.epochs, drop the top-level key")
     for k, v in r.after.items():
         if not isinstance(v, str) or v.count("/") != 1 or not all(v.split("/")):
             raise BenchError(f"{where}.after.{k}: {v!r}: expected 'method/recipe' (e.g. byol/mini)")

@@ -18,7 +18,6 @@ recipes:
     scale: paper
     source: a paper
     arch: resnet50
-    epochs: 10
     data: {layout: coco, split: train}
     params: {dim: 8}
     train:
@@ -28,7 +27,7 @@ recipes:
   longer:
     extends: paper
     source: the paper, longer
-    epochs: 20
+    epochs: 20  # the pre-2026-12-02 top-level copy: accepted where it agrees with train.epochs
     train: {epochs: 20}
 """
 
@@ -58,12 +57,30 @@ def test_extends_and_typed_values(tmp_path):
     ("source: nowhere", "source: nowhere\nowner: me", r"toy.yaml: owner: unknown key"),
     ("batch_size: 64", "batch_size: 64\n      published_gpus: 5",
      r"recipes.paper.train.published_gpus: 5 does not divide batch_size 64"),
+    ("    epochs: 20  #", "    epochs: 30  #", r"recipes.longer.epochs: 30 differs from train.epochs \(20;"),
 ])
 def test_bad_recipe_is_one_line_error_naming_file_and_key(tmp_path, old, new, message):
     assert old in GOOD
     with pytest.raises(BenchError, match=message) as e:
         _card(tmp_path, GOOD.replace(old, new, 1))
     assert str(tmp_path / "toy.yaml") in str(e.value) and "\n" not in str(e.value)
+
+
+def test_epochs_are_train_epochs_and_keep_the_cache_keys(tmp_path):
+    """One count: an override of train.epochs is what the checkpoint records (before 2026-12-02 a
+    top-level copy stayed at the file's value). The identity still holds `epochs`, so cache keys did
+    not move: these two were computed at 77cfd6b, when `epochs` was a field of its own."""
+    from harness.config import stable_hash
+    card = _card(tmp_path, GOOD)
+    assert card.recipe("paper").epochs == 10
+    r = with_overrides(METHODS.card("mocov2").recipe("mini"), {"train": {"epochs": 1}})
+    assert r.epochs == 1 and r.identity()["epochs"] == 1
+    assert METHODS.card("random").recipe("mini").epochs == 0
+    assert stable_hash(METHODS.card("random").recipe("mini").identity()) == "a01363e562854b8a"
+    # mocov2 mini@v2; a new recipe version changes this legitimately
+    assert stable_hash(METHODS.card("mocov2").recipe("mini").identity()) == "688f1eb656bcd3fe"
+    with pytest.raises(BenchError, match=r"recipes.mini.epochs: 3 differs from train.epochs \(15;"):
+        with_overrides(METHODS.card("mocov2").recipe("mini"), {"epochs": 3})
 
 
 def test_method_params_checked_against_the_method(tmp_path):
