@@ -142,7 +142,10 @@ def _perf(args: argparse.Namespace) -> None:
             except RuntimeError as e:
                 skipped.append(f"{n}: {e}")
         return _print_gpu(rows, skipped, args.json)
-    rows = run_all(names, args.steps, recipe_name=recipe, device=device, batch=args.batch)
+    try:
+        rows = run_all(names, args.steps, recipe_name=recipe, device=device, batch=args.batch)
+    except RuntimeError as e:  # a method's subprocess failed: its last error line, not a traceback
+        raise BenchError(str(e)) from e
     if args.json:
         print(json.dumps(rows))
         return

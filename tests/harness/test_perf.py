@@ -17,6 +17,14 @@ def test_perf_cli_rejects_unknown_method(capsys):
     assert "did you mean 'pixpro'" in capsys.readouterr().err
 
 
+def test_perf_cli_method_that_fails_is_one_line(capsys):
+    """The measuring subprocess's error comes back as one line naming the method, exit 2."""
+    assert main(["perf", "--method", "mocov2", "--batch", "100000", "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "perf of mocov2 failed: ValueError: batch 100000: the synthetic set has only" in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_davis_speed_reports_identical_numbers():
     from benchmarks.davis_perf import davis_speed
     r = davis_speed(n_seq=2, n_frames=5, size=(60, 90), workers=1)
