@@ -16,15 +16,15 @@ A recipe file holds the method's card and its named recipes:
         params: {...}              # the method's own hyper-parameters (checked against its Params)
         after: {stage1: byol/mini} # earlier stages: name -> method/recipe, pre-trained first (ORL)
         train: {epochs, batch_size, optimizer, schedule, ema, workers, ckpt_every, amp}
+      paper_in1k_100ep: {extends: paper, ...}         # deep-merged over another recipe
+
+A *recipe* is how a method pre-trains; a *scale* (`paper` or `mini`) is the size of the world a
+checkpoint is evaluated in. Every unknown or missing key is a one-line error naming file and key.
 
 A recipe's pre-training epochs (`Recipe.epochs`, recorded in the checkpoint) are `train.epochs`, 0
 for a recipe that does not train (random init): one value, so an override of `train.epochs` cannot
 leave a checkpoint claiming another count. A top-level `epochs:` (recipe files written before
 2026-12-02, plugins) is accepted only when it agrees.
-      paper_in1k_100ep: {extends: paper, ...}         # deep-merged over another recipe
-
-A *recipe* is how a method pre-trains; a *scale* (`paper` or `mini`) is the size of the world a
-checkpoint is evaluated in. Every unknown or missing key is a one-line error naming file and key.
 """
 from __future__ import annotations
 
