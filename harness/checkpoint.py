@@ -113,6 +113,10 @@ def check_meta(meta: Any, path: str | os.PathLike) -> dict[str, Any]:
                 "scale": None if profile == "imported" else "mini" if profile == "mini" else "paper"}
     if meta["scale"] not in (None, "paper", "mini"):
         raise BenchError(f"{path}: metadata scale '{meta['scale']}' is not one of paper, mini (or null: imported)")
+    from harness.names import check_name
+    check_name(meta["method"], f"{path}: metadata method")  # it becomes part of run folders' names
+    if meta.get("recipe") is not None:
+        check_name(meta["recipe"], f"{path}: metadata recipe")
     return meta
 
 

@@ -58,6 +58,18 @@ def home() -> Path:
     return h
 
 
+def make_dir(path: str | os.PathLike, what: str) -> Path:
+    """mkdir -p `path`, or a one-line error naming it and `what` it is for (a read-only home, a parent
+    that is a file)."""
+    from harness.errors import BenchError
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BenchError(f"{path}: cannot create {what} ({e.strerror or e})") from e
+    return path
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call write(tmp) on a temporary file beside `path`, then rename it to `path`: readers never see
     half a file, and the temporary file is removed on every error. An output that is a folder, a

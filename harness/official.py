@@ -52,6 +52,10 @@ def safe_load(path: str | Path) -> Any:
             return load_file(str(path))
         except Exception as e:  # safetensors' own error types
             raise BenchError(f"{path}: not a readable safetensors file ({type(e).__name__})") from e
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch's zip archive, or a legacy pickle
+        kind = ("a JSON file" if head.lstrip()[:1] in (b"{", b"[") else "an empty file" if not head else
+                "a text file" if head.isascii() else "an unknown binary file")
+        raise BenchError(f"{path}: {kind}, not a weights file (expected safetensors or a torch .pth/.pt)")
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):  # SlotCon's `args`, nothing else
             return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,8 +1,9 @@
 """Tasks' protocols and cards as versioned data, read without importing the task.
 
 A task's folder `<package>/protocols/<task>/` holds
-- `_task.yaml`: the task card: `task`, `description`, `metrics` (each `{name, higher_is_better}`,
-  headline metrics in leaderboard order), `uses_seed` (false for a deterministic task: its runs
+- `_task.yaml`: the task card: `task`, `description`, `metrics` (each `{name, higher_is_better,
+  unit}`, headline metrics in leaderboard order; `unit` one of UNITS, the range a recorded value
+  must lie in, or the record is refused as corrupt), `uses_seed` (false for a deterministic task: its runs
   with different seeds are one number, not several);
 - `<id>.yaml`, one per protocol: `id`, `version`, `description`, `source`, `default`, then
   `paper` (the published recipe, unchanged) and `mini` (overrides deep-merged over `paper` for the
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness.config import deep_merge, read_yaml
 from harness.errors import BenchError, did_you_mean
@@ -23,10 +24,20 @@ from harness.recipe import SCALES
 from harness.spec import parse
 
 
+# a metric's unit -> the closed range its values lie in (records outside it are corrupt: harness.store)
+UNITS = {"percent": (0.0, 100.0), "fraction": (0.0, 1.0), "nonnegative": (0.0, float("inf")),
+         "real": (float("-inf"), float("inf"))}
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
+    unit: Literal["percent", "fraction", "nonnegative", "real"]
     higher_is_better: bool = True
+
+    @property
+    def range(self) -> tuple[float, float]:
+        return UNITS[self.unit]
 
 
 @dataclass(frozen=True)
@@ -138,3 +149,20 @@ def pick_protocol(protocols: dict[str, Protocol], task: str, ref: str | None) ->
             raise BenchError(f"--protocol '{ref}': {task}/{pid} is at version {p.version}; version {version} is "
                              f"not the current one (older versions' results stay in the store; run @{p.version})")
     return p
+
+
+def parse_ref(protocols: dict[str, Protocol], task: str, ref: str) -> tuple[str, int | None]:
+    """(id, version or None) of a `--protocol` that selects records (`id`, `id@V`, `task/id@V`): the id
+    must be one of the task's, the version a number; an older version is honoured (its records stay
+    in the store), unlike pick_protocol, which only runs the current one."""
+    head, _, name = ref.rpartition("/")
+    if head and head != task:
+        raise BenchError(f"--protocol '{ref}' belongs to task '{head}', not '{task}'")
+    pid, _, version = name.partition("@")
+    if pid not in protocols:
+        raise BenchError(f"task '{task}' has no protocol '{pid}'{did_you_mean(pid, protocols)} "
+                         f"(has: {', '.join(protocols)})")
+    if version and (not version.isdigit() or not 1 <= int(version) <= protocols[pid].version):
+        raise BenchError(f"--protocol '{ref}': version '{version}' is not one of {pid}'s (1 to "
+                         f"{protocols[pid].version})")
+    return pid, int(version) if version else None

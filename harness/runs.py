@@ -26,6 +26,7 @@ from harness.api import RunContext
 from harness.backbone import IMAGENET_NORM
 from harness.config import deep_merge, home, stable_hash
 from harness.errors import BenchError
+from harness.logs import warnings_into
 from harness.recipe import SCALES, with_overrides
 from harness.registry import METHODS, TASKS
 
@@ -37,13 +38,33 @@ def check_seed(seed: Any, what: str = "--seed") -> int:
     return seed
 
 
-def _data_identity(recipe: Any, root: Path | None) -> Any:
+_SPLIT_KEYS = ("train", "test", "split", "database", "query")  # protocol `dataset` keys that name a split
+
+
+def check_data(task_name: str, protocol_ref: str | None, scale: str, data_root: str | None) -> None:
+    """At scale paper: the protocol's real data set is present and valid (harness.data.verify, whose
+    stamp makes a second check cheap), before any pre-training, lock or run folder exists. At mini the
+    synthetic data is made when the task runs."""
+    if scale != "paper":
+        return
+    ds = TASKS.protocol(task_name, protocol_ref).resolved(scale).get("dataset") or {}
+    if not ds.get("layout"):
+        return
+    from harness.data import real_root
+    from harness.data.verify import require_valid
+    root = real_root(ds["layout"], data_root)
+    for k in _SPLIT_KEYS:
+        if isinstance(ds.get(k), str):
+            require_valid(ds["layout"], root, ds[k])
+
+
+def _data_identity(recipe: Any) -> Any:
     """What the pre-training data is, without where it lies: a synthetic set's folder name (its
-    version and parameters' hash), or a real set's layout and split."""
-    if root is None:
+    version and parameters' hash), or a real set's layout and split. Nothing is read or written."""
+    if recipe.train is None:
         return None
-    from harness.data import recipe_data_root
-    ident = [recipe_data_root(d).name if d.synth is not None else {"layout": d.layout, "split": d.split}
+    from harness.data import synthetic_path
+    ident = [synthetic_path(d.layout, **d.synth).name if d.synth is not None else {"layout": d.layout, "split": d.split}
              for d in (recipe.data, *recipe.data.also)]
     return ident[0] if len(ident) == 1 else ident
 
@@ -54,37 +75,41 @@ def _entry_lock(out: Path):
     if os.environ.get("RANK", "0") != "0":
         yield
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.parent / f".{out.name}.lock", "w") as f:
+    from harness.config import make_dir
+    make_dir(out.parent, "the checkpoint cache folder (DENSEBENCH_HOME must be writable)")
+    try:
+        f = open(out.parent / f".{out.name}.lock", "w")
+    except OSError as e:
+        raise BenchError(f"{out.parent}: cannot create the lock file of a checkpoint ({e.strerror or e}; "
+                         "DENSEBENCH_HOME must be writable)") from e
+    with f:
         fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes or the holder dies
         yield
 
 
 def _entry(method_name: str, recipe_name: str, seed: int, data_root: str | None,
            overrides: dict[str, Any] | None = None,
-           stage_overrides: dict[str, dict] | None = None) -> tuple[Any, Path | None, str, Path]:
-    """(recipe, data root, cache key, entry folder) of one pre-training. An earlier stage's key (recipe
+           stage_overrides: dict[str, dict] | None = None) -> tuple[Any, str, Path]:
+    """(recipe, cache key, entry folder) of one pre-training; nothing is read or written. An earlier stage's key (recipe
     `after`) enters the key, so a changed stage-1 recipe never reuses a stale later stage."""
     import torch
     recipe = with_overrides(METHODS.card(method_name).recipe(recipe_name), overrides)
-    from harness.data import recipe_data_root
-    root = recipe_data_root(recipe.data, data_root) if recipe.train is not None else None
     ident: dict[str, Any] = {"method": method_name, "recipe": recipe.identity(), "seed": seed,
-                             "data": _data_identity(recipe, root)}
+                             "data": _data_identity(recipe)}
     if not torch.cuda.is_available():
         # on CPU the intra-op thread count changes the bits of training; on GPUs it does not, and the
         # processes that look a checkpoint up (an evaluation job, another node) need not share it
         ident["torch_threads"] = torch.get_num_threads()
     if recipe.after:
-        ident["after"] = {k: _entry(m, r, seed, data_root, (stage_overrides or {}).get(k))[2]
+        ident["after"] = {k: _entry(m, r, seed, data_root, (stage_overrides or {}).get(k))[1]
                           for k, (m, r) in recipe.stages().items()}
     key = stable_hash(ident)
-    return recipe, root, key, home() / "checkpoints" / method_name / f"{recipe_name}-{key}"
+    return recipe, key, home() / "checkpoints" / method_name / f"{recipe_name}-{key}"
 
 
 def checkpoint_path(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None) -> Path:
     """Where `pretrain` keeps (or would write) this pre-training's canonical checkpoint; nothing runs."""
-    return _entry(method_name, recipe_name, seed, data_root)[3] / "backbone.safetensors"
+    return _entry(method_name, recipe_name, seed, data_root)[2] / "backbone.safetensors"
 
 
 def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str | None = None,
@@ -94,19 +119,23 @@ def pretrain(method_name: str, recipe_name: str, seed: int = 0, data_root: str |
     recipe's earlier stages (`after`) first, each its own cache entry. overrides / stage_overrides
     (Python API, tests): deep-merged into this recipe / the named earlier stage's recipe."""
     check_seed(seed, "--pretrain-seed")
-    recipe, root, key, out = _entry(method_name, recipe_name, seed, data_root, overrides, stage_overrides)
+    recipe, key, out = _entry(method_name, recipe_name, seed, data_root, overrides, stage_overrides)
     ckpt = out / "backbone.safetensors"
     if ckpt.exists():
         return ckpt
+    if recipe.train is not None:  # the data before any lock or earlier stage: a missing data root fails here
+        from harness.data import recipe_data_root
+        for d in (recipe.data, *recipe.data.also):
+            recipe_data_root(d, data_root)
     stages = {k: pretrain(m, r, seed, data_root, progress, (stage_overrides or {}).get(k))
               for k, (m, r) in recipe.stages().items()}
     with _entry_lock(out):
         if not ckpt.exists():  # another process may have trained it while this one waited
-            _train_entry(method_name, recipe, seed, root, out, ckpt, key, stages, data_root, progress)
+            _train_entry(method_name, recipe, seed, out, ckpt, key, stages, data_root, progress)
     return ckpt
 
 
-def _train_entry(method_name: str, recipe: Any, seed: int, root: Path | None, out: Path, ckpt: Path, key: str,
+def _train_entry(method_name: str, recipe: Any, seed: int, out: Path, ckpt: Path, key: str,
                  stages: dict[str, Path], data_root: str | None, progress: bool) -> None:
     import torch
 
@@ -124,8 +153,10 @@ def _train_entry(method_name: str, recipe: Any, seed: int, root: Path | None, ou
     summary: dict[str, Any] = {}
     if recipe.train is not None:
         from harness.engine.trainer import train
-        summary = train(model, method.dataset(recipe, files), recipe.train, out / "train", seed=seed,
-                        resume=True, progress=progress)
+        from harness.config import make_dir
+        with warnings_into(make_dir(out / "train", "the pre-training folder") / "warnings.log"):
+            summary = train(model, method.dataset(recipe, files), recipe.train, out / "train", seed=seed,
+                            resume=True, progress=progress)
     from harness.engine import dist as bdist
     if bdist.rank() == 0:
         meta = {"method": method_name, "arch": recipe.arch, "epochs": recipe.epochs, "recipe": recipe.name,
@@ -183,6 +214,7 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
         found = store.find_record(results_root, task_name, protocol, scale, ck.file_sha256, seed)
         if found is not None:
             return {**found, "_reused": True}
+    check_data(task_name, protocol_ref, scale, data_root)
     task = TASKS.load(task_name)
     device, world = _device_and_world()
     staged, final = store.stage_run_dir(results_root, task_name, protocol, scale, ck.meta["method"],
@@ -190,7 +222,8 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
     try:
         ctx = RunContext(task_name, protocol, scale, spec, ck, seed, staged, data_root, device, world)
         t0 = time.time()
-        result = task.run(ctx)
+        with warnings_into(staged / "warnings.log"):  # frameworks' warnings: the run's log, not the console
+            result = task.run(ctx)
         record = store.make_record(checkpoint=ck, task=task_name, protocol=protocol, scale=scale, seed=seed,
                                    result=result, direction=card.direction(), wall_s=time.time() - t0,
                                    world_size=world, seed_used=card.uses_seed)

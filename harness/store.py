@@ -47,11 +47,14 @@ def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str,
     stamp = time.strftime("%Y%m%d-%H%M%S")
     # pid + a random token: one process may run the same checkpoint and seed twice within a second
     # (`bench run --seeds 0-2` then `--seed 1`), and two hosts may share a pid.
+    from harness.names import check_name, inside
+    for value, what in ((method, "method"), (task, "task"), (protocol.id, "protocol"), (scale, "scale")):
+        check_name(value, what)
     name = f"{method}-{sha[:8]}-s{seed}-{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
     base = results_root(root)
     sweep_staging(base)
-    final = base / task / f"{protocol.id}@{protocol.version}" / scale / name
-    staged = base / STAGING / f"{task}-{name}{owner_tag()}"
+    final = inside(base, f"{task}/{protocol.id}@{protocol.version}/{scale}/{name}", "run folder")
+    staged = inside(base, f"{STAGING}/{task}-{name}{owner_tag()}", "staging folder")
     try:
         staged.mkdir(parents=True, exist_ok=False)
     except OSError as e:
@@ -156,7 +159,40 @@ def check_record(rec: Any, path: Path) -> dict[str, Any]:
     bad = [k for k, v in rec["metrics"].items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
     if bad:
         raise BenchError(f"{path}: corrupt result record (metric '{bad[0]}' is not a number)")
+    from harness.names import check_name
+    for k in ("method", "task", "protocol", "scale"):
+        check_name(rec[k], f"{path}: corrupt result record ({k})")
+    _check_metric_values(rec, path)
     return rec
+
+
+def _check_metric_values(rec: dict[str, Any], path: Path) -> None:
+    """Every metric finite (JSON's NaN and Infinity are read by Python's json), and each metric the
+    task card declares inside its unit's range (harness.protocol.UNITS): a box AP of 2250 is a
+    corrupt record, never a number in a table."""
+    import math
+    for k, v in rec["metrics"].items():
+        if v is not None and not math.isfinite(v):
+            raise BenchError(f"{path}: corrupt result record (metric '{k}' is {v}, expected a finite number)")
+    from harness.registry import TASKS
+    if rec["task"] not in TASKS.names():  # a plugin's task not installed here: its card is unknown
+        return
+    for m in TASKS.card(rec["task"]).metrics:
+        v = rec["metrics"].get(m.name)
+        lo, hi = m.range
+        if v is not None and not lo <= v <= hi:
+            raise BenchError(f"{path}: corrupt result record (metric '{m.name}' is {v}, outside [{lo:g}, {hi:g}] "
+                             f"for a {m.unit} metric)")
+
+
+def check_location(rec: dict[str, Any], path: Path, base: Path) -> None:
+    """A record must say what the folder it lies in says (<task>/<protocol>@<v>/<scale>/<run>/):
+    one moved or edited into another table's folder is refused, naming both."""
+    parts = path.relative_to(base).parts
+    said = (rec["task"], f"{rec['protocol']}@{rec['protocol_version']}", rec["scale"])
+    if len(parts) != 5 or tuple(parts[:3]) != said:
+        raise BenchError(f"{path}: corrupt result record (it says {'/'.join(said)}, but lies in "
+                         f"{'/'.join(parts[:-2]) or '.'}/)")
 
 
 def read_record(path: Path) -> dict[str, Any]:
@@ -178,11 +214,20 @@ def iter_records(root: str | Path | None = None, problems: list[str] | None = No
     "_path", its record.json (for the run folder's artefacts)."""
     out = []
     base = results_root(root)
-    for p in sorted(base.rglob("record.json")):
+    if root is not None and not base.is_dir():
+        raise BenchError(f"--results-root {root}: no such folder" if not base.exists() and not base.is_symlink()
+                         else f"--results-root {root}: not a readable folder (a symlink loop or a broken link?)")
+    try:
+        paths = sorted(base.rglob("record.json"))
+    except OSError as e:
+        raise BenchError(f"results root {base}: cannot be listed ({e.strerror or e})") from e
+    for p in paths:
         if STAGING in p.relative_to(base).parts:
             continue
         try:
-            out.append({**read_record(p), "_path": str(p)} if with_paths else read_record(p))
+            rec = read_record(p)
+            check_location(rec, p, base)
+            out.append({**rec, "_path": str(p)} if with_paths else rec)
         except BenchError as e:
             if problems is None:
                 raise

@@ -132,14 +132,34 @@ def _loss_curves(recs: list[dict[str, Any]], assets: Path) -> str:
     return "".join(parts) or "<p>No pre-training logs beside the evaluated checkpoints.</p>"
 
 
+def _check_png(path: Path) -> Path:
+    """A PNG file (by its signature), or a one-line error naming it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except IsADirectoryError:
+        raise BenchError(f"{path}: is a folder; expected a PNG file (a picture the report was asked to show)") from None
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read ({e.strerror or e}); expected a PNG file (a picture the report "
+                         "was asked to show)") from e
+    if head != b"\x89PNG\r\n\x1a\n":
+        raise BenchError(f"{path}: not a PNG file (a picture the report was asked to show)")
+    return path
+
+
+def _artefact(record_path: str, rel: Any) -> Path:
+    """A record's artefact, which must lie inside its run folder (a record is data from disk)."""
+    from harness.names import inside
+    return inside(Path(record_path).parent, str(rel), what=f"{record_path}: artefact")
+
+
 def _pictures(recs: list[dict[str, Any]], assets: Path, images: list[Path]) -> str:
-    found = [(Path(r["_path"]).parent / rel, f"{r['task']} / {r['method']} seed {r['seed']}: {name}")
+    found = [(_artefact(r["_path"], rel), f"{r['task']} / {r['method']} seed {r['seed']}: {name}")
              for r in recs for name, rel in (r.get("artefacts") or {}).items() if str(rel).endswith(".png")]
     found += [(Path(p), Path(p).name) for p in images]
     parts = []
     for k, (src, caption) in enumerate(found):
-        if not src.is_file():
-            raise BenchError(f"{src}: missing (a picture the report was asked to show)")
+        _check_png(src)
         shutil.copyfile(src, assets / f"pic_{k}.png")
         parts.append(f"<figure><img src='assets/pic_{k}.png' alt='{E(caption)}'><figcaption>{E(caption)}"
                      f"</figcaption></figure>")
@@ -162,17 +182,27 @@ def _records(recs: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+REPORT_MARKER = ".densebench-report.json"
+
+
 def build_report(out: str | os.PathLike, results_root: str | None = None, images: list[Path] | None = None) -> Path:
-    """Write the site to `out` (index.html + assets/), replacing an earlier report there whole."""
+    """Write the site to `out` (index.html + assets/ + its manifest), replacing an earlier report
+    there whole; a folder holding anything the earlier report's manifest does not list is refused
+    (harness.outputs)."""
     from harness import store
     from harness.config import owner_tag
+    from harness.outputs import check_folder_replaceable, publish_folder, write_manifest
     out = Path(out)
-    if out.exists() and not (out / "index.html").exists():
-        raise BenchError(f"--out {out}: exists and is not a DenseBench report (no index.html): choose another folder")
+    check_folder_replaceable(out, REPORT_MARKER, "a DenseBench report")
+    for im in images or []:
+        _check_png(im)
     recs = store.iter_records(results_root, with_paths=True)
     stage = out.with_name(f".{out.name}.staging{owner_tag()}")
     shutil.rmtree(stage, ignore_errors=True)
-    (stage / "assets").mkdir(parents=True)
+    try:
+        (stage / "assets").mkdir(parents=True)
+    except OSError as e:
+        raise BenchError(f"--out {out}: cannot create {stage} ({e.strerror or e})") from e
     try:
         body = [("Paper tables", _paper_tables(recs)), ("Leaderboards", _leaderboards(recs, stage / "assets")),
                 ("Pre-training loss", _loss_curves(recs, stage / "assets")),
@@ -181,11 +211,8 @@ def build_report(out: str | os.PathLike, results_root: str | None = None, images
                 f"{CHECK}</head><body><h1>DenseBench report</h1><p>{len(recs)} records.</p>"
                 + "".join(f"<h2>{E(h)}</h2>{b}" for h, b in body) + "</body></html>\n")
         (stage / "index.html").write_text(page)
-        old = out.with_name(f".{out.name}.old{owner_tag()}")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(stage, out)
-        shutil.rmtree(old, ignore_errors=True)
+        write_manifest(stage, REPORT_MARKER, {"kind": "densebench report"})
+        publish_folder(stage, out, REPORT_MARKER, "a DenseBench report")
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

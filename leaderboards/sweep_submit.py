@@ -36,8 +36,9 @@ SLURM_ONLY = {"partition": str, "account": str, "qos": str, "constraint": str, "
 CLUSTER_KEYS = {**GENERIC, **SLURM_ONLY}
 
 
-def cluster_config(path: str | Path | None) -> dict[str, dict[str, Any]]:
-    """The cluster file's {pretrain: {...}, evaluate: {...}} (empty sections when no file)."""
+def cluster_config(path: str | Path | None, require_sections: bool = False) -> dict[str, dict[str, Any]]:
+    """The cluster file's {pretrain: {...}, evaluate: {...}} (empty sections when no file; with
+    require_sections, a file without both sections is an error naming the first one missing)."""
     import yaml
     if path is None:
         return {"pretrain": {}, "evaluate": {}}
@@ -49,6 +50,9 @@ def cluster_config(path: str | Path | None) -> dict[str, dict[str, Any]]:
         raise BenchError(f"--cluster {path}: expected a mapping with the sections 'pretrain' and/or 'evaluate'")
     out = {}
     for section in ("pretrain", "evaluate"):
+        if require_sections and not data.get(section):
+            what = "pre-training" if section == "pretrain" else "evaluation"
+            raise BenchError(f"--cluster {path}: lacks the section '{section}' (the resources of the {what} jobs)")
         sec = data.get(section) or {}
         for k, v in sec.items():
             if k not in CLUSTER_KEYS:
@@ -58,6 +62,23 @@ def cluster_config(path: str | Path | None) -> dict[str, dict[str, Any]]:
                 raise BenchError(f"--cluster {path}: {section}.{k} = {v!r}, expected {getattr(CLUSTER_KEYS[k], '__name__', 'a number')}")
         out[section] = dict(sec)
     return out
+
+
+def check_executor(kind: str, path: str | Path | None) -> dict[str, dict[str, Any]]:
+    """The cluster file, checked with the scheduler's presence before anything is planned or written:
+    SLURM needs `sbatch` and `srun` on PATH and a cluster file with both sections (an absent section
+    would send the jobs out with the scheduler's defaults)."""
+    import shutil
+    if kind == "slurm" and path is None:
+        raise BenchError("--executor slurm needs --cluster FILE (YAML with sections pretrain and evaluate: "
+                         "the jobs' resources)")
+    cluster = cluster_config(path, require_sections=kind == "slurm")
+    if kind == "slurm":
+        absent = [c for c in ("sbatch", "srun") if shutil.which(c) is None]
+        if absent:
+            raise BenchError(f"--executor slurm: '{absent[0]}' is not on PATH: this machine is not a SLURM "
+                             "login node (submit from one, or use --executor local / submitit-local)")
+    return cluster
 
 
 class BenchJob(submitit.helpers.Checkpointable):

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from harness.errors import BenchError
-from leaderboards.trials import seed_varied, trial
+from leaderboards.trials import latest_per_trial, seed_varied, trial
 
 
 KEYS = ["protocol", "scale", "method", "checkpoint"]
@@ -27,16 +27,17 @@ def frame(records: Sequence[dict[str, Any]], task: str, scale: str | None = None
           protocol: str | None = None) -> pd.DataFrame:
     """Long table of the task's runs: one row per (protocol, scale, method, checkpoint, seed), the
     latest record where a run was repeated (a rerun replaces, never doubles, a seed), one column per metric."""
+    pid, _, version = (protocol or "").split("/")[-1].partition("@")
+    mine = [r for r in records if r["task"] == task and (scale is None or r["scale"] == scale)
+            and (not pid or r["protocol"] == pid) and (not version or str(r["protocol_version"]) == version)]
     rows = [{**dict(zip(("method", "checkpoint", "pseed", "seed"), trial(r))),
              "protocol": r["protocol_full"], "scale": r["scale"],
              "seed_varied": seed_varied(r), "created": r.get("created", ""), **r["metrics"]}
-            for r in records if r["task"] == task and (scale is None or r["scale"] == scale)
-            and (protocol is None or r["protocol"] == protocol.split("/")[-1].split("@")[0])]
+            for r in latest_per_trial(mine)]
     if not rows:
-        raise BenchError(f"no results for task '{task}'" + (f" at scale '{scale}'" if scale else "")
-                         + " (run `bench run --task ...` first)")
+        raise BenchError(f"no results for task '{task}'" + (f" protocol '{protocol}'" if protocol else "")
+                         + (f" at scale '{scale}'" if scale else "") + " (run `bench run --task ...` first)")
     df = pd.DataFrame(rows).sort_values("created", kind="stable")
-    df = df.drop_duplicates(["protocol", "scale", "method", "checkpoint", "pseed", "seed"], keep="last")
     return df.drop(columns="created").reset_index(drop=True)
 
 

@@ -34,8 +34,33 @@ def trial(r: dict[str, Any]) -> tuple[str, str, int, int]:
 
 
 def latest_per_trial(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The latest record (by `created`) of each (task, protocol@version, scale, trial)."""
+    """The latest record (by `created`) of each (protocol@version, with or without overrides, scale,
+    trial). Where two records of
+    one trial hold different numbers, the one left out is named on stderr (once per process), never
+    dropped without a word."""
     latest: dict[tuple, dict[str, Any]] = {}
     for r in sorted(records, key=lambda r: r.get("created", "")):
-        latest[(r["task"], r["protocol"], r.get("protocol_version"), r["scale"], *trial(r))] = r
+        key = (r["task"], r["protocol"], r.get("protocol_version"), bool(r.get("overrides")), r["scale"], *trial(r))
+        old = latest.get(key)
+        if old is not None and old["metrics"] != r["metrics"]:
+            _say_conflict(old, r)
+        latest[key] = r
     return iter(latest.values())
+
+
+_SAID: set[tuple[str, str]] = set()
+
+
+def _say_conflict(dropped: dict[str, Any], kept: dict[str, Any]) -> None:
+    import sys
+    where = (str(dropped.get("_path", dropped.get("created"))), str(kept.get("_path", kept.get("created"))))
+    if where in _SAID:
+        return
+    _SAID.add(where)
+    diff = next((f"{k} {dropped['metrics'].get(k)} vs {v}" for k, v in kept["metrics"].items()
+                 if dropped["metrics"].get(k) != v), "other metrics")
+    proto = f"{kept['task']}/{kept['protocol']}@{kept.get('protocol_version')}"
+    print(f"bench: note: two records of one trial ({proto} {kept['scale']}, {kept['method']} "
+          f"{identity(kept)}, seeds {pretrain_seed(kept)}/{kept['seed']}) differ ({diff}): kept {where[1]} "
+          f"(created {kept.get('created')}), the later by `created` (a rerun replaces its trial: "
+          f"leaderboards/trials.py); left out {where[0]} (created {dropped.get('created')})", file=sys.stderr)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import numpy as np
 
 MAX_REGIONS = 40  # "a region tree T, which we constrain to have no more than 40 regions at its finest level"
@@ -37,6 +39,40 @@ def gradient_edges(rgb: np.ndarray) -> np.ndarray:
         gx, gy = cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
         acc += np.sqrt(gx ** 2 + gy ** 2).max(axis=2) * sigma  # scale-normalised magnitude
     return acc / max(float(acc.max()), 1e-12)
+
+
+# the forest options OpenCV's StructuredEdgeDetectionImpl reads (each a divisor or a size there: a
+# model without them makes it divide by zero, SIGFPE) and the per-node arrays it reads
+_MODEL_OPTIONS = ("numberOfTrees", "numberOfTreesToEvaluate", "stride", "shrinkNumber", "patchSize", "patchInnerSize",
+                  "selfsimilarityGridSize", "numberOfGradientOrientations")
+_MODEL_ARRAYS = ("childs", "featureIds", "thresholds", "edgeBoundaries", "edgeBins")
+
+
+def check_edges_model(path: str) -> None:
+    """Refuse (one line) a file that is not a structured-edge forest, before OpenCV is handed it."""
+    import cv2
+    from harness.errors import BenchError
+    what = "expected the BSDS500 structured-edge model (opencv_extra's testdata/cv/ximgproc/model.yml.gz)"
+    if not Path(path).is_file():
+        raise BenchError(f"--edges-model {path}: no such file; {what}")
+    try:
+        fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+        opened = fs.isOpened()
+    except Exception as e:  # cv2.error, or SystemError wrapping it
+        raise BenchError(f"--edges-model {path}: not an OpenCV YAML/XML file ({str(e).strip().splitlines()[-1][:80]}); "
+                         f"{what}") from e
+    if not opened:
+        raise BenchError(f"--edges-model {path}: cannot be opened as an OpenCV storage file; {what}")
+    opts = fs.getNode("options")
+    bad = [k for k in _MODEL_OPTIONS if opts.empty() or opts.getNode(k).empty() or opts.getNode(k).real() < 1]
+    if bad:
+        raise BenchError(f"--edges-model {path}: options.{bad[0]} is missing or below 1; {what}")
+    empty = [k for k in _MODEL_ARRAYS if fs.getNode(k).empty() or fs.getNode(k).size() == 0]
+    if empty:
+        raise BenchError(f"--edges-model {path}: '{empty[0]}' is missing or empty; {what}")
+    if fs.getNode("childs").size() != int(opts.getNode("numberOfTrees").real()):
+        raise BenchError(f"--edges-model {path}: 'childs' holds {fs.getNode('childs').size()} trees, options say "
+                         f"{int(opts.getNode('numberOfTrees').real())}; {what}")
 
 
 def structured_edges(rgb: np.ndarray, model_file: str) -> np.ndarray:
@@ -97,6 +133,8 @@ class EdgeSettings:
         if self.edges == "structured" and not self.model_file:
             raise BenchError("structured edges need the BSDS500 model file (--edges-model FILE: opencv_extra's "
                              "testdata/cv/ximgproc/model.yml.gz)")
+        if self.edges == "structured":
+            check_edges_model(self.model_file)
 
     def detect(self, rgb: np.ndarray) -> np.ndarray:
         if self.edges == "structured":

@@ -108,6 +108,11 @@ def inspect_pairs(checkpoint: str, out: str, top: int, recipe_name: str | None, 
     from harness.runs import pretrain
     from pretrainers.orl_stage2 import discover, load_correspondence
     meta = read_meta(checkpoint)
+    if baseline is not None and baseline != "random":  # every argument checked before the minute of stage-2 work
+        try:
+            read_meta(baseline)
+        except BenchError as e:
+            raise BenchError(f"--baseline: expected 'random' or a canonical checkpoint ({e})") from e
     if meta.get("method") == "orl":  # its correspondence came from its stage-1 checkpoint
         checkpoint = str(Path(checkpoint).parent / "correspondence.json")
     recipe = METHODS.card("orl").recipe(recipe_name or meta.get("scale") or "paper")

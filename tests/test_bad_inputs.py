@@ -49,6 +49,8 @@ def world(tmp_path_factory, tiny_coco):
     shutil.copy(runs.pretrain("random", "mini", 0), W / "good.safetensors")
     (W / "afile").write_text("x")
     (W / "adir").mkdir()
+    (W / "userdir").mkdir()
+    (W / "userdir" / "notes.txt").write_text("a user's file")
     # segmentation data with a label out of range, a label of the wrong size, a listed file missing
     voc = write_synthetic_voc(W / "voc", n_train=2, n_val=3, size=(40, 48))
     ids = (voc / "ImageSets" / "Segmentation" / "val.txt").read_text().split()
@@ -133,7 +135,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(name, argv, fragment, env,
     W = str(world)
     for k, v in env.items():
         monkeypatch.setenv(k, v.format(W=W))
-    monkeypatch.chdir(world / "adir")  # `--out .`: a folder DenseBench did not make must survive
+    monkeypatch.chdir(world / "userdir")  # `--out .`: a folder DenseBench did not make must survive
     before = _snapshot(world)
     code = main([a.format(W=W) for a in argv])
     err = capsys.readouterr().err

@@ -46,3 +46,11 @@ def seed_list(text: str) -> list[int]:
     if len(out) > 1000:
         raise argparse.ArgumentTypeError(f"--seeds {text!r}: {len(out)} trials (expected at most 1000)")
     return out
+
+
+def out_file(p: argparse.ArgumentParser, default: str, what: str) -> None:
+    """--out FILE (default `default`) and --force, for a command that writes one file (`what`): the
+    handler checks it with harness.outputs.check_output_file before any work."""
+    p.add_argument("--out", default=default, help=f"{what} to write (default {default}; an existing file is replaced "
+                   "only if DenseBench wrote it, or with --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out that DenseBench did not write")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.args import positive
+from harness.cli.args import out_file, positive
 
 
 def add(sub: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction]:
@@ -21,7 +21,7 @@ def add(sub: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction
     e = isub.add_parser("embedding", help="a checkpoint's exported pixel embedding as colour (first 3 PCA components)")
     e.add_argument("--checkpoint", required=True, help="canonical checkpoint with an exported embedding (e.g. hiergroup)")
     e.add_argument("--image", required=True, help="image file")
-    e.add_argument("--out", default="embedding.png", help="PNG to write (default embedding.png)")
+    out_file(e, "embedding.png", "PNG")
     e.add_argument("--size", type=positive, default=None, help="resize the image's shorter side to this many px first")
     e.set_defaults(fn=_inspect_embedding)
     return {"inspect": isub}
@@ -29,12 +29,18 @@ def add(sub: argparse._SubParsersAction) -> dict[str, argparse._SubParsersAction
 
 def _inspect_embedding(args: argparse.Namespace) -> None:
     from harness.inspect_embedding import embedding_figure
+    from harness.outputs import check_output_file, note_written
+    check_output_file(args.out, [args.checkpoint, args.image], args.force, "--out")
     r = embedding_figure(args.checkpoint, args.image, args.out, args.size)
+    note_written(args.out)
     print(f"{r['dim']}-d embedding, {r['cells']} cells; image | first 3 PCA components written to {r['out']}")
 
 
 def _inspect_rank(args: argparse.Namespace) -> None:
+    from harness.checkpoint import read_meta
     from harness.inspect_rank import STAGES, image_list, rank_table
+    for c in args.checkpoint:  # every argument before the synthetic images are made
+        read_meta(c)
     if args.images:
         folder = Path(args.images)
     else:  # the mini scale's synthetic COCO val images (written on first use)

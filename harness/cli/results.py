@@ -51,6 +51,9 @@ def _results(args: argparse.Namespace) -> None:
 
 
 def _leaderboard(args: argparse.Namespace) -> None:
+    from harness.protocol import parse_ref
     from harness.registry import TASKS
     TASKS.entry(args.task)
+    if args.protocol:
+        parse_ref(TASKS.protocols(args.task), args.task, args.protocol)  # another task's, or no such version
     print(leaderboard_text(args.task, args.scale, args.protocol, args.format, args.results_root, args.all))

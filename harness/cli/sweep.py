@@ -40,6 +40,9 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.cluster and args.executor == "local":
         raise BenchError(f"--cluster {args.cluster}: applies to the submitit executors (--executor slurm, "
                          "submitit-local, submitit-debug), not to local")
+    if args.executor != "local" and not (args.dry_run or args.status):
+        from leaderboards.sweep_submit import check_executor
+        check_executor(args.executor, args.cluster)  # before anything is planned or written
     trials = sweep.plan(tables[args.table], args.scale, args.seeds)
     from harness.config import home
     jobs_dir = home() / "sweeps" / f"{args.table}-{args.scale}-jobs"
@@ -74,7 +77,7 @@ def _submit(args: argparse.Namespace, trials: list, jobs_dir) -> None:
     from harness.errors import BenchError
     from harness.runs import checkpoint_path
     from leaderboards import sweep, sweep_submit
-    cluster = sweep_submit.cluster_config(args.cluster)
+    cluster = sweep_submit.check_executor(args.executor, args.cluster)
     pending = [t for t in trials if not sweep.recorded(t, args.scale, args.results_root, args.data_root)]
     common = [*(["--results-root", str(args.results_root)] if args.results_root else []),
               *(["--data-root", str(args.data_root)] if args.data_root else [])]

@@ -59,21 +59,35 @@ def write_synthetic(layout: str, out: str | os.PathLike, **params: object) -> Pa
         raise
 
 
-def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
-    """Path of the cached synthetic data set (generated once, under a file lock)."""
+def synthetic_path(layout: str, seed: int = 0, **params: object) -> Path:
+    """Where the cached synthetic data set of these parameters lives; nothing is written."""
     from harness.data.scenes import synth_version
     version = synth_version(layout, bool(params.get("class_hue", True)))
     # the key of layouts without later rendering changes is the one of SYNTH_VERSION alone (kept:
     # their cached data and the checkpoints trained on it stay valid)
     key = {"seed": seed, "version": version[0] if len(version) == 1 else list(version), **params}
-    out = home() / "data" / f"synth-{layout}-{stable_hash(key, 10)}"
+    return home() / "data" / f"synth-{layout}-{stable_hash(key, 10)}"
+
+
+def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
+    """Path of the cached synthetic data set (generated once, under a file lock)."""
+    out = synthetic_path(layout, seed, **params)
     if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out.parent / ".lock", "w") as lock:
+        from harness.config import make_dir
+        make_dir(out.parent, f"the folder of the synthetic {layout} data set (DENSEBENCH_HOME must be writable)")
+        with _open_lock(out.parent / ".lock") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not out.exists():
                 write_synthetic(layout, out, seed=seed, **params)
     return out
+
+
+def _open_lock(path: Path):
+    try:
+        return open(path, "w")
+    except OSError as e:
+        raise BenchError(f"{path}: cannot create the lock file ({e.strerror or e}; DENSEBENCH_HOME must be "
+                         "writable)") from e
 
 
 def dataset_root(layout: str, scale: str, data_root: str | os.PathLike | None = None,

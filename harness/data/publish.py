@@ -1,9 +1,11 @@
 """Writing a synthetic data set safely: staged in a fresh sibling folder, marked, renamed into place.
 
 Every synthetic data set holds a marker file (`.densebench-synthetic.json`: layout, rendering
-version, generator parameters). An existing folder is replaced only if its marker says it is a
-DenseBench synthetic data set of the same layout and version: DenseBench never deletes what it did
-not create (`bench data synth --out ~/Documents` is refused, not emptied).
+version, generator parameters, and the manifest of every file written: harness.outputs). An
+existing folder is replaced only if it is empty, or if its marker says it is a DenseBench synthetic
+data set of the same layout and version and it holds nothing the manifest does not list: DenseBench
+never deletes what it did not create (`bench data synth --out ~/Documents` is refused, not emptied;
+a note a user added inside a synthetic set makes a re-synth refuse, naming it).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 
 from harness.config import owner_tag, sweep_dead_staging
 from harness.errors import BenchError
+from harness.outputs import check_folder_replaceable, publish_folder, write_manifest
 
 MARKER = ".densebench-synthetic.json"
 
@@ -33,21 +36,16 @@ def marker_of(folder: Path) -> dict[str, Any] | None:
 
 
 def check_replaceable(out: Path, layout: str) -> None:
-    """Refuse (one line) to write over anything but a DenseBench synthetic `layout` set of this version."""
-    if not out.exists():
-        if out.parent.exists() and not out.parent.is_dir():
-            raise BenchError(f"--out {out}: its parent {out.parent} is a file, not a folder")
-        return
-    if not out.is_dir():
+    """Refuse (one line) to write over anything but an empty folder or a DenseBench synthetic `layout`
+    set of this version holding only what it wrote."""
+    if out.exists() and not out.is_dir():
         raise BenchError(f"--out {out}: exists and is a file; expected a new folder or a DenseBench synthetic "
                          f"{layout} data set to replace")
-    m = marker_of(out)
-    if m is None:
-        raise BenchError(f"--out {out}: exists and is not a DenseBench synthetic data set (no {MARKER}); "
-                         "refusing to replace it: choose a new folder")
-    if m.get("layout") != layout or m.get("version") != _version(layout):
+    m = marker_of(out) if out.is_dir() else None
+    if m is not None and (m.get("layout") != layout or m.get("version") != _version(layout)):
         raise BenchError(f"--out {out}: holds a synthetic {m.get('layout')} data set of version {m.get('version')}; "
                          f"expected {layout} version {_version(layout)}: refusing to replace it")
+    check_folder_replaceable(out, MARKER, "a DenseBench synthetic data set")
 
 
 def staging_name(out: Path) -> Path:
@@ -71,15 +69,7 @@ def staging_dir(out: str | os.PathLike, layout: str) -> tuple[Path, Path]:
 
 
 def publish_dir(tmp: Path, out: Path, layout: str, params: dict[str, Any]) -> Path:
-    """Mark the finished staging folder and rename it to `out` (replacing an older copy of ours)."""
-    (tmp / MARKER).write_text(json.dumps({"layout": layout, "version": _version(layout), "params": params},
-                                         sort_keys=True, default=list))
+    """Mark the finished staging folder (with its manifest) and move it to `out` (harness.outputs)."""
+    write_manifest(tmp, MARKER, {"layout": layout, "version": _version(layout), "params": params})
     check_replaceable(out, layout)  # again: something may have appeared meanwhile
-    if out.exists():
-        old = out.with_name(f".{out.name}.old{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-    return out
+    return publish_folder(tmp, out, MARKER, "a DenseBench synthetic data set")

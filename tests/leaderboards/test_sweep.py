@@ -68,6 +68,7 @@ def test_cli_reports_what_ran_and_its_wall_time_then_prints_the_table(tmp_path, 
     from harness.cli import main
     monkeypatch.setenv("DENSEBENCH_HOME", str(tmp_path))
     monkeypatch.setattr(sweep, "run", lambda trials, *a, **k: {"trials": len(trials), "skipped": len(trials), "ran": 0, "failed": []})
+    (tmp_path / "res").mkdir()  # a sweep's results root exists once it ran (a named one that does not is refused)
     assert main(["sweep", "--table", "zhang_maire_t1", "--results-root", str(tmp_path / "res")]) == 0
     out = capsys.readouterr().out
     assert "6 trials: 6 recorded before, 0 run, 0 failed in 0.0 min of wall time" in out
