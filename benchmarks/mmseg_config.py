@@ -60,12 +60,24 @@ def _transform(step: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in step.items()}
 
 
+def per_process_batch(spec: dict[str, Any], world_size: int) -> int:
+    """The protocol's `schedule.batch_size` is the global batch (what the papers state: 8 GPUs x 2);
+    mmengine's `train_dataloader.batch_size` is per process: global / world size, which must divide it."""
+    batch = spec["schedule"]["batch_size"]
+    if world_size < 1 or batch % world_size:
+        raise BenchError(f"protocol schedule.batch_size {batch} (the global batch): not divisible by the world size "
+                         f"{world_size}; run on a number of processes that divides it")
+    return batch // world_size
+
+
 def build_config(spec: dict[str, Any], root: Path | str, weights: str | None, out_dir: Path | str,
-                 seed: int, device: str = "cpu") -> dict[str, Any]:
-    """The mmengine config dict of a resolved protocol (`paper` or `mini`)."""
+                 seed: int, device: str = "cpu", world_size: int = 1) -> dict[str, Any]:
+    """The mmengine config dict of a resolved protocol (`paper` or `mini`) for `world_size` processes
+    (the train loader's batch is the protocol's global batch divided among them)."""
     check_aspp_reach(spec)
     check_pipeline(spec)
     ds, sched = spec["dataset"], spec["schedule"]
+    batch = per_process_batch(spec, world_size)
     kind = DATASETS[ds["layout"]]
     reduce_zero = bool(ds.get("reduce_zero_label", False))
 
@@ -91,7 +103,7 @@ def build_config(spec: dict[str, Any], root: Path | str, weights: str | None, ou
     iters = sched["iters"]
     return {
         "model": model, "work_dir": str(out_dir),
-        "train_dataloader": loader(ds["train"], [_transform(s) for s in spec["train_pipeline"]], sched["batch_size"], True),
+        "train_dataloader": loader(ds["train"], [_transform(s) for s in spec["train_pipeline"]], batch, True),
         "val_dataloader": loader(ds["test"], [_transform(s) for s in spec["test_pipeline"]], 1, False),
         "val_evaluator": {"type": "DenseBenchIoUMetric", "iou_metrics": ["mIoU"]},
         "train_cfg": {"type": "IterBasedTrainLoop", "max_iters": iters, "val_interval": iters + 1},

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.mmseg_config import build_config
+from benchmarks.mmseg_config import build_config, per_process_batch
 from harness.api import RunContext, Task, TaskResult
 from harness.convert import write_mmseg
 from harness.data import LAYOUT_DIRS
@@ -34,13 +34,16 @@ class MMSegTask(Task):
         root = ctx.data(ds["layout"], ds.get("synth"))
         require_valid(ds["layout"], root, ds["train"])  # every file decodes, sizes agree, labels in range
         require_valid(ds["layout"], root, ds["test"])
+        world = int(os.environ.get("WORLD_SIZE", "1"))  # the processes mmengine's launcher will join
+        batch = {"global": spec["schedule"]["batch_size"], "per_process": per_process_batch(spec, world),
+                 "world_size": world}
         weights = ctx.out_dir / "backbone_mmseg.pth"
         report = write_mmseg(ctx.checkpoint.state, weights)
         register_once()
         from mmengine.config import Config
         from mmengine.runner import Runner
-        d = build_config(spec, root, str(weights), ctx.out_dir, ctx.seed, ctx.device)
-        d["launcher"] = "pytorch" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "none"
+        d = build_config(spec, root, str(weights), ctx.out_dir, ctx.seed, ctx.device, world)
+        d["launcher"] = "pytorch" if world > 1 else "none"
         cfg = Config(d)
         cfg.dump(str(ctx.out_dir / "config.py"))
         logging.getLogger("mmengine").setLevel(logging.WARNING)
@@ -53,7 +56,7 @@ class MMSegTask(Task):
         metrics = {k: None if v is None else round(float(v), 2) for k, v in metrics.items()}  # numpy -> JSON
         return TaskResult(metrics, cfg.pretty_text,
                           notes={"conversion": report.summary(), "mmcv_ops": mmcv_ops_kind(),
-                                 "backbone_unchanged_by_training": unchanged},
+                                 "backbone_unchanged_by_training": unchanged, "batch": batch},
                           artefacts={"config": "config.py", "weights": "backbone_mmseg.pth"})
 
     def framework_config(self, spec: dict[str, Any], scale: str) -> str:

@@ -77,7 +77,10 @@ class OptimizerSpec:
 @dataclass(frozen=True)
 class ScheduleSpec:
     """Linear warm-up from warmup_from x lr, then cosine to final_lr, evaluated per iteration or epoch;
-    'step': lr x gamma at each epoch in milestones (Zhang & Maire: x0.1 at 25, 45, 60)."""
+    'step': lr x gamma at each epoch in milestones (Zhang & Maire: x0.1 at 25, 45, 60).
+    warmup_style 'restart': the cosine starts where the warm-up ends (PixPro, SlotCon); 'mmcv': the
+    cosine runs over the whole schedule from iteration 0 and the warm-up scales its value, as mmcv
+    1.x's LrUpdaterHook does (OpenSelfSup: ORL, its BYOL stage)."""
     name: Literal["cosine", "constant", "step"] = "cosine"
     per: Literal["iter", "epoch"] = "iter"
     warmup_epochs: float = 0
@@ -85,6 +88,11 @@ class ScheduleSpec:
     final_lr: float = 0.0
     milestones: tuple[int, ...] = ()  # epochs, for 'step'
     gamma: float = 0.1
+    warmup_style: Literal["restart", "mmcv"] = "restart"
+
+    def __post_init__(self) -> None:
+        if self.warmup_style == "mmcv" and self.name != "cosine":
+            raise BenchError(f"schedule.warmup_style mmcv: only with name cosine (got {self.name})")
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,8 @@ class Recipe:
         if sched is not None and sched["name"] != "step":  # keys that predate the step schedule
             sched.pop("milestones")
             sched.pop("gamma")
+        if sched is not None and sched["warmup_style"] == "restart":  # keys that predate the field
+            sched.pop("warmup_style")
         return d
 
     def stages(self) -> dict[str, tuple[str, str]]:

@@ -81,6 +81,8 @@ def lr_at(it: int, total: int, iters_per_epoch: int, lr: float, sched: ScheduleS
     multiplies lr by gamma at the start of each milestone epoch.
     """
     warm = int(sched.warmup_epochs * iters_per_epoch)
+    if sched.warmup_style == "mmcv":
+        return _mmcv_cosine(it, total, iters_per_epoch, warm, lr, sched)
     if it < warm:
         start = sched.warmup_from * lr
         return start + (lr - start) * it / warm
@@ -94,6 +96,22 @@ def lr_at(it: int, total: int, iters_per_epoch: int, lr: float, sched: ScheduleS
     else:
         t, n = it - warm, total - warm
     return final + (lr - final) * 0.5 * (1 + math.cos(math.pi * t / max(n, 1)))
+
+
+def _mmcv_cosine(it: int, total: int, iters_per_epoch: int, warm: int, lr: float, sched: ScheduleSpec) -> float:
+    """mmcv 1.x CosineAnnealingLrUpdaterHook with a linear warm-up: the cosine of the progress
+    (epoch / epochs when per epoch, iteration / iterations otherwise) from iteration 0, and during the
+    first `warm` iterations that value times 1 - (1 - it / warm) (1 - warmup_from); checked against
+    the hook's own numbers (tests/fixtures/mmcv_cosine_official.json)."""
+    if sched.per == "epoch":
+        progress = (it // iters_per_epoch) / max(total // iters_per_epoch, 1)
+    else:
+        progress = it / max(total, 1)
+    final = sched.final_lr
+    regular = final + 0.5 * (lr - final) * (math.cos(math.pi * progress) + 1)
+    if it < warm:
+        return regular * (1 - (1 - it / warm) * (1 - sched.warmup_from))
+    return regular
 
 
 def momentum_at(it: int, total: int, ema: EMASpec) -> float:

@@ -165,3 +165,22 @@ def test_summary_compares_the_world_size_with_the_published_gpus(tmp_path, capsy
     out = train(_Reg(), _Noisy(), spec, tmp_path / "b", seed=7, progress=False)
     assert out["as_published"] is False and out["world_size"] == 1 and out["global_batch"] == 4
     assert "1 process(es) x 4 images per step; the published run used 2 GPUs x 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", range(2))
+def test_mmcv_warmup_cosine_equals_mmcvs_own_hook(case):
+    """warmup_style mmcv (ORL and its BYOL stage) against the learning rates mmcv 1.7.2's
+    CosineAnnealingLrUpdaterHook set, iteration by iteration (tests/fixtures/make_mmcv_cosine_official.py)."""
+    import json
+    from pathlib import Path
+    c = json.loads((Path(__file__).parents[1] / "fixtures" / "mmcv_cosine_official.json").read_text())["cases"][case]
+    sched = ScheduleSpec(name="cosine", per="epoch", warmup_epochs=c["warmup_epochs"], warmup_from=c["warmup_ratio"],
+                         final_lr=c["min_lr"], warmup_style="mmcv")
+    total = c["epochs"] * c["iters_per_epoch"]
+    ours = [lr_at(it, total, c["iters_per_epoch"], c["lr"], sched) for it in range(total)]
+    assert ours == pytest.approx(c["lr_per_iter"], rel=1e-12, abs=1e-15)
+    # the restarted cosine (warmup_style restart) is another schedule: it differs after the warm-up
+    restart = [lr_at(it, total, c["iters_per_epoch"], c["lr"], ScheduleSpec(
+        name="cosine", per="epoch", warmup_epochs=c["warmup_epochs"], warmup_from=c["warmup_ratio"],
+        final_lr=c["min_lr"])) for it in range(total)]
+    assert max(abs(a - b) for a, b in zip(restart, c["lr_per_iter"])) > 1e-3 * c["lr"]
