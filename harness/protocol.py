@@ -118,6 +118,8 @@ def load_protocols(folder: Path, task: str) -> dict[str, Protocol]:
         except (KeyError, TypeError, ValueError) as e:
             raise BenchError(f"{f}: malformed protocol file ({type(e).__name__}: {e}); "
                              "expected id, version, description, source, paper") from e
+        from harness.names import check_name
+        check_name(p.id, f"{f}: id")  # protocol ids become parts of result folders' names
         if p.id != f.stem:
             raise BenchError(f"{f}: protocol id '{p.id}' differs from the file name '{f.stem}'")
         out[p.id] = p

@@ -262,6 +262,9 @@ def load_card(file: str | Path, method: str) -> MethodCard:
     raw = d["recipes"]
     if not isinstance(raw, dict) or not raw:
         raise BenchError(f"{file}: recipes: expected a mapping of named recipes")
+    from harness.names import check_name
+    for n in raw:  # recipe names become parts of cache folders' names
+        check_name(n, f"{file}: recipes:")
     recipes = {n: parse_recipe(_resolve_extends(raw, n, file), method, n, file) for n in raw}
     card = parse(MethodCard, {**d, "recipes": {}, "file": str(file)}, str(file))
     return dataclasses.replace(card, recipes=recipes)

@@ -62,7 +62,9 @@ class Registry(ABC):
     @functools.cached_property
     def _entries(self) -> dict[str, Entry]:
         out: dict[str, Entry] = {}
+        from harness.names import check_name
         for ep in entry_points(group=self.group):
+            check_name(ep.name, f"{self.kind} entry point ({ep.value})")  # names become parts of paths
             e = Entry(ep.name, ep.module, ep.attr)
             if ep.name in out and out[ep.name] != e:
                 raise BenchError(f"{self.kind} '{ep.name}' is registered twice ({out[ep.name].target} and {e.target})")

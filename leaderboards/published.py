@@ -71,6 +71,8 @@ class PaperTable:
 def load(file: Path) -> PaperTable:
     """Read and check one paper table (structure; cross-checks against the registries: tests)."""
     t = parse(PaperTable, read_yaml(file, "a published paper table"), str(file))
+    from harness.names import check_name
+    check_name(t.id, f"{file}: id")  # table ids become parts of sweep folders' names
     if t.id != file.stem:
         raise BenchError(f"{file}: id '{t.id}' differs from the file name '{file.stem}'")
     ids = [c.id for c in t.columns]

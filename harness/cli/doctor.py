@@ -11,5 +11,11 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
     from harness.doctor import report
+    from harness.errors import BenchError
+    if args.data_root is not None and not Path(args.data_root).is_dir():
+        raise BenchError(f"--data-root {args.data_root}: no such folder (expected the folder holding coco/, "
+                         "VOCdevkit/, cityscapes/, ...; without --data-root, doctor reports $DENSEBENCH_DATA)")
     print(report(args.data_root))

@@ -13,8 +13,11 @@ def test_doctor_reports_frameworks_and_data(tmp_path, tiny_coco, capsys, monkeyp
     assert main(["doctor", "--data-root", str(tmp_path / "root")]) == 0
     out = capsys.readouterr().out
     assert "coco train  found" in out and "coco val    found" in out
-    assert main(["doctor", "--data-root", str(tmp_path / "nothing")]) == 0
+    (tmp_path / "empty").mkdir()
+    assert main(["doctor", "--data-root", str(tmp_path / "empty")]) == 0
     assert "missing: COCO train2017: expected" in capsys.readouterr().out
+    assert main(["doctor", "--data-root", str(tmp_path / "nothing")]) == 2  # a root named that is not there
+    assert "--data-root " + str(tmp_path / "nothing") + ": no such folder" in capsys.readouterr().err
 
 
 def test_doctor_names_an_opencv_clash(monkeypatch):
