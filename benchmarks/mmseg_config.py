@@ -9,14 +9,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+from harness.data import VOC_SPLITS
 from harness.errors import BenchError
 
-# mmseg dataset class and folders per layout and split
+# mmseg dataset class and folders per layout and split; a VOC split is one dataset per (list, label
+# folder) part of harness.data.VOC_SPLITS (train+aug: mmseg's pascal_voc12_aug.py ConcatDataset)
 DATASETS = {
     "voc": {"type": "PascalVOCDataset",
-            "train": {"img_path": "JPEGImages", "seg_map_path": "SegmentationClass", "ann_file": "ImageSets/Segmentation/train.txt"},
-            "trainaug": {"img_path": "JPEGImages", "seg_map_path": "SegmentationClassAug", "ann_file": "ImageSets/Segmentation/trainaug.txt"},
-            "val": {"img_path": "JPEGImages", "seg_map_path": "SegmentationClass", "ann_file": "ImageSets/Segmentation/val.txt"}},
+            **{split: [{"img_path": "JPEGImages", "seg_map_path": labels, "ann_file": f"ImageSets/Segmentation/{name}.txt"}
+                       for name, labels in parts] for split, parts in VOC_SPLITS.items()}},
     "cityscapes": {"type": "CityscapesDataset",
                    "train": {"img_path": "leftImg8bit/train", "seg_map_path": "gtFine/train"},
                    "val": {"img_path": "leftImg8bit/val", "seg_map_path": "gtFine/val"}},
@@ -81,13 +82,22 @@ def build_config(spec: dict[str, Any], root: Path | str, weights: str | None, ou
     kind = DATASETS[ds["layout"]]
     reduce_zero = bool(ds.get("reduce_zero_label", False))
 
-    def loader(split: str, pipeline: list, batch: int, train: bool) -> dict[str, Any]:
-        prefix = {k: v for k, v in kind[split].items() if k != "ann_file"}
+    def dataset(part: dict[str, str], pipeline: list) -> dict[str, Any]:
+        prefix = {k: v for k, v in part.items() if k != "ann_file"}
         d = {"type": kind["type"], "data_root": str(root), "data_prefix": prefix, "pipeline": pipeline}
-        if "ann_file" in kind[split]:
-            d["ann_file"] = kind[split]["ann_file"]
+        if "ann_file" in part:
+            d["ann_file"] = part["ann_file"]
         if reduce_zero:
             d["reduce_zero_label"] = True
+        return d
+
+    def loader(split: str, pipeline: list, batch: int, train: bool) -> dict[str, Any]:
+        if split not in kind:
+            raise BenchError(f"protocol dataset split '{split}' is not one of {ds['layout']}'s "
+                             f"({', '.join(k for k in kind if k != 'type')})")
+        parts = kind[split] if isinstance(kind[split], list) else [kind[split]]
+        d = (dataset(parts[0], pipeline) if len(parts) == 1 else
+             {"type": "ConcatDataset", "datasets": [dataset(p, pipeline) for p in parts]})
         return {"batch_size": batch, "num_workers": sched.get("workers", 2), "persistent_workers": False,
                 "sampler": {"type": "InfiniteSampler" if train else "DefaultSampler", "shuffle": train},
                 "dataset": d}

@@ -12,7 +12,6 @@ as an uninterrupted run's.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import multiprocessing
@@ -25,7 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from harness.config import atomic_write_bytes, home, stable_hash
+from harness.config import atomic_write_bytes, exclusive_lock, home, stable_hash
 from harness.threads import cpu_count
 
 
@@ -48,9 +47,7 @@ def files_sha256(files: Sequence[Path]) -> str:
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """An exclusive lock for producing `path` (released by the kernel if the holder dies)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    with exclusive_lock(path.parent / f".{path.name}.lock", f"the artefact {path.name} (DENSEBENCH_HOME must be writable)"):
         yield
 
 

@@ -1,12 +1,13 @@
 """Small helpers for configs as data: deep merge, stable hashing, paths of the DenseBench home."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 
 def read_yaml(path: str | os.PathLike, what: str) -> Any:
@@ -68,6 +69,24 @@ def make_dir(path: str | os.PathLike, what: str) -> Path:
     except OSError as e:
         raise BenchError(f"{path}: cannot create {what} ({e.strerror or e})") from e
     return path
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Hold an exclusive flock on the file `path` (made with its folder; released by the kernel if the
+    holder dies); a folder or file that cannot be made is a one-line error naming it and `what` the
+    lock guards."""
+    import fcntl
+    from harness.errors import BenchError
+    path = Path(path)
+    make_dir(path.parent, f"the folder of {what}")
+    try:
+        f = open(path, "w")
+    except OSError as e:
+        raise BenchError(f"{path}: cannot create the lock file of {what} ({e.strerror or e})") from e
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -85,7 +85,7 @@ def report(data_root: str | None = None) -> str:
                 lines.append(f"  coco {split:<5}  missing: {e}")
         from harness.data import LAYOUT_DIRS
         from harness.data.seg import validate_seg
-        for layout, split in (("voc", "trainaug"), ("voc", "val"), ("cityscapes", "train"), ("cityscapes", "val"),
+        for layout, split in (("voc", "train+aug"), ("voc", "trainaug"), ("voc", "val"), ("cityscapes", "train"), ("cityscapes", "val"),
                               ("ade20k", "train"), ("ade20k", "val")):
             try:
                 n, _ = validate_seg(layout, os.path.join(root, LAYOUT_DIRS[layout]), split)

@@ -15,7 +15,6 @@ record is written; a failed run leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 from pathlib import Path
@@ -75,15 +74,8 @@ def _entry_lock(out: Path):
     if os.environ.get("RANK", "0") != "0":
         yield
         return
-    from harness.config import make_dir
-    make_dir(out.parent, "the checkpoint cache folder (DENSEBENCH_HOME must be writable)")
-    try:
-        f = open(out.parent / f".{out.name}.lock", "w")
-    except OSError as e:
-        raise BenchError(f"{out.parent}: cannot create the lock file of a checkpoint ({e.strerror or e}; "
-                         "DENSEBENCH_HOME must be writable)") from e
-    with f:
-        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes or the holder dies
+    from harness.config import exclusive_lock
+    with exclusive_lock(out.parent / f".{out.name}.lock", "a checkpoint cache entry (DENSEBENCH_HOME must be writable)"):
         yield
 
 

@@ -33,7 +33,7 @@ ROWS = [
     ("data synth", ["data", "synth", "--layout", "klingon", "--out", "{W}/s"], "has no synthetic generator"),
     ("data verify", ["data", "verify", "--layout", "voc", "--root", "{W}/absent"], "problems in"),
     ("results", ["results", "--results-root", "{W}/absent"], "no such folder"),
-    ("leaderboard", ["leaderboard", "--task", "coco_det", "--protocol", "voc_seg/fcn_r50_d8_512_20k@1"], "belongs to task 'voc_seg'"),
+    ("leaderboard", ["leaderboard", "--task", "coco_det", "--protocol", "voc_seg/fcn_r50_d8_512_20k@2"], "belongs to task 'voc_seg'"),
     ("leaderboard", ["leaderboard", "--task", "coco_det", "--results-root", "{W}/absent"], "no such folder"),
     ("perf", ["perf", "--steps", "0"], "expected a whole number >= 1"),
     ("perf", ["perf", "--davis", "--davis-official", "{W}/absent"], "expected a checkout of davisvideochallenge"),

@@ -101,9 +101,6 @@ def _run(args: argparse.Namespace) -> None:
     seeds = trial_seeds(args, args.task, scale)
     out = sys.stderr if args.json else sys.stdout
     from harness import runs
-    if args.checkpoint:
-        from harness.checkpoint import open_checkpoint
-        open_checkpoint(args.checkpoint)  # a bad file is refused before anything else
     runs.check_data(args.task, args.protocol, scale, args.data_root)  # before any pre-training or lock
     recs = []
     with contextlib.redirect_stdout(out):  # --json: stdout carries the records alone

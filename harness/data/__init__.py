@@ -10,7 +10,6 @@ recipe whose data declares `synth`) uses synthetic data written by `harness.data
 """
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 
@@ -20,6 +19,23 @@ from harness.errors import BenchError
 # mmsegmentation's default data roots for the segmentation layouts (see harness.data.seg)
 LAYOUT_DIRS = {"coco": "coco", "imagenet": "imagenet", "voc": "VOCdevkit/VOC2012", "cityscapes": "cityscapes",
                "ade20k": "ade/ADEChallengeData2016", "davis": "DAVIS", "voc_det": "VOCdevkit"}
+
+# VOC2012 segmentation splits -> the (image list under ImageSets/Segmentation, label folder) parts each is
+# made of, in order. `train+aug` is mmseg's pascal_voc12_aug.py, as SlotCon's and DenseCL's configs
+# train: train.txt labelled from SegmentationClass (VOC's own annotation, 255 on object borders)
+# concatenated with aug.txt (the SBD images outside train and val, as mmseg's voc_aug.py writes it)
+# labelled from SegmentationClassAug. `trainaug` is one list with every label from SegmentationClassAug
+# (the DeepLab-style distribution, which also holds the VOC train images).
+VOC_SPLITS = {"train": (("train", "SegmentationClass"),), "val": (("val", "SegmentationClass"),),
+              "trainaug": (("trainaug", "SegmentationClassAug"),),
+              "train+aug": (("train", "SegmentationClass"), ("aug", "SegmentationClassAug"))}
+
+
+def voc_parts(split: str) -> tuple[tuple[str, str], ...]:
+    """The (list, label folder) parts of a VOC segmentation split, or a one-line error."""
+    if split not in VOC_SPLITS:
+        raise BenchError(f"VOC split '{split}' is not one of {', '.join(VOC_SPLITS)}")
+    return VOC_SPLITS[split]
 
 
 def real_root(layout: str, data_root: str | os.PathLike | None = None) -> Path:
@@ -73,21 +89,11 @@ def synthetic_root(layout: str, seed: int = 0, **params: object) -> Path:
     """Path of the cached synthetic data set (generated once, under a file lock)."""
     out = synthetic_path(layout, seed, **params)
     if not out.exists():
-        from harness.config import make_dir
-        make_dir(out.parent, f"the folder of the synthetic {layout} data set (DENSEBENCH_HOME must be writable)")
-        with _open_lock(out.parent / ".lock") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        from harness.config import exclusive_lock
+        with exclusive_lock(out.parent / ".lock", f"the synthetic {layout} data set (DENSEBENCH_HOME must be writable)"):
             if not out.exists():
                 write_synthetic(layout, out, seed=seed, **params)
     return out
-
-
-def _open_lock(path: Path):
-    try:
-        return open(path, "w")
-    except OSError as e:
-        raise BenchError(f"{path}: cannot create the lock file ({e.strerror or e}; DENSEBENCH_HOME must be "
-                         "writable)") from e
 
 
 def dataset_root(layout: str, scale: str, data_root: str | os.PathLike | None = None,

@@ -30,6 +30,9 @@ STUFF_LAYOUTS = ("cityscapes", "ade20k")
 # Bump when the segmentation layouts' object colours change (version 1: any hue, see palette).
 FREE_HUE_VERSION = 1
 FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k", "voc_det")
+# Bump when the synthetic VOC's image lists change (version 2: train.txt is VOC's share of the
+# train images and aug.txt the rest, mmseg's construction; version 1: train.txt = trainaug.txt).
+VOC_LISTS_VERSION = 2
 
 
 def synth_version(layout: str, class_hue: bool = True) -> tuple[int | str, ...]:
@@ -41,6 +44,8 @@ def synth_version(layout: str, class_hue: bool = True) -> tuple[int | str, ...]:
         version += (STUFF_VERSION,)
     if layout in FREE_HUE_LAYOUTS or not class_hue:
         version += (f"free-hue-{FREE_HUE_VERSION}",)
+    if layout == "voc":
+        version += (f"lists-{VOC_LISTS_VERSION}",)
     return version
 
 

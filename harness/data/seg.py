@@ -90,10 +90,18 @@ def _scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, in
         yield i, render_scene(rng, h, w, stuff=stuff, class_hue=class_hue)
 
 
+# VOC2012's share of train_aug: 1464 of the 10582 train_aug images are VOC's own train.txt
+VOC_TRAIN_SHARE = 1464 / 10582
+
+
 def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
                         size: tuple[int, int] = (96, 128)) -> Path:
-    """Synthetic VOC2012 + aug: train ids are both train.txt and trainaug.txt (SBD adds no extra images
-    here); palette PNGs with 255 on a 1-px object border band."""
+    """Synthetic VOC2012 + aug as mmseg's voc_aug.py leaves it: trainaug.txt lists every train image;
+    train.txt its first VOC_TRAIN_SHARE (at least one, and one less than all when there are two or
+    more) and aug.txt the rest, in the same order, so that `train+aug` and `trainaug` are the same
+    images in the same order. Labels are written to both SegmentationClass and SegmentationClassAug
+    (the same maps: the synthetic world has one annotation), palette PNGs with 255 on a 1-px object
+    border band."""
     tmp, out = staging_dir(out, "voc")
     for d in ("JPEGImages", "SegmentationClass", "SegmentationClassAug", "ImageSets/Segmentation"):
         (tmp / d).mkdir(parents=True)
@@ -107,7 +115,9 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
             save_palette_png(tmp / "SegmentationClassAug" / f"{name}.png", lab)
             lists[split].append(name)
     seg = tmp / "ImageSets" / "Segmentation"
-    (seg / "train.txt").write_text("\n".join(lists["train"]) + "\n")
+    k = max(1, min(round(n_train * VOC_TRAIN_SHARE), n_train - 1))
+    (seg / "train.txt").write_text("".join(f"{i}\n" for i in lists["train"][:k]))
+    (seg / "aug.txt").write_text("".join(f"{i}\n" for i in lists["train"][k:]))
     (seg / "trainaug.txt").write_text("\n".join(lists["train"]) + "\n")
     (seg / "val.txt").write_text("\n".join(lists["val"]) + "\n")
     return publish_dir(tmp, out, "voc", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
@@ -153,16 +163,20 @@ def _need(path: Path, what: str) -> Path:
 
 def validate_seg(layout: str, root: str | os.PathLike, split: str) -> tuple[int, Path]:
     """Check the files `layout`'s `split` needs exist; return (number of images, the first label file).
-    split: VOC train|val|trainaug; Cityscapes and ADE20K train|val."""
+    split: VOC train|val|trainaug|train+aug (harness.data.VOC_SPLITS); Cityscapes and ADE20K train|val."""
     root = Path(root)
     if layout == "voc":
-        ids_file = _need(root / "ImageSets" / "Segmentation" / f"{split}.txt", f"VOC2012 {split} image list")
-        ids = [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
-        if not ids:
-            raise BenchError(f"{ids_file}: empty image list")
-        labels = "SegmentationClassAug" if split == "trainaug" else "SegmentationClass"
-        _need(root / "JPEGImages" / f"{ids[0]}.jpg", "VOC2012 JPEG image listed in " + ids_file.name)
-        return len(ids), _need(root / labels / f"{ids[0]}.png", f"VOC label PNG listed in {ids_file.name}")
+        from harness.data import voc_parts
+        n, first = 0, None
+        for name, labels in voc_parts(split):
+            ids_file = _need(root / "ImageSets" / "Segmentation" / f"{name}.txt", f"VOC2012 {name} image list")
+            ids = [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
+            if not ids:
+                raise BenchError(f"{ids_file}: empty image list")
+            _need(root / "JPEGImages" / f"{ids[0]}.jpg", "VOC2012 JPEG image listed in " + ids_file.name)
+            label = _need(root / labels / f"{ids[0]}.png", f"VOC label PNG listed in {ids_file.name}")
+            n, first = n + len(ids), first or label
+        return n, first
     if layout == "cityscapes":
         imgs = sorted(_need(root / "leftImg8bit" / split, "Cityscapes leftImg8bit split").glob("*/*_leftImg8bit.png"))
         if not imgs:

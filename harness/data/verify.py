@@ -24,7 +24,7 @@ from harness.errors import BenchError
 MAX_PROBLEMS = 1000
 # label ids a segmentation layout may hold (255 = ignore everywhere)
 LABEL_RANGE = {"voc": 21, "cityscapes": 19, "ade20k": 151}
-SPLITS = {"coco": ("train", "val"), "voc": ("trainaug", "val"), "cityscapes": ("train", "val"),
+SPLITS = {"coco": ("train", "val"), "voc": ("train+aug", "trainaug", "val"), "cityscapes": ("train", "val"),
           "ade20k": ("train", "val"), "davis": ("val",), "voc_det": ("trainval", "test")}
 
 
@@ -64,15 +64,20 @@ def _image_and_label(img: Path, lab: Path, n_classes: int, problems: list[str]) 
 def _seg_pairs(layout: str, root: Path, split: str, problems: list[str]) -> list[tuple[Path, Path]]:
     """(image, label) paths a segmentation split lists."""
     if layout == "voc":
-        ids_file = root / "ImageSets" / "Segmentation" / f"{split}.txt"
-        if not ids_file.is_file():
-            problems.append(f"{ids_file}: missing (VOC2012 {split} image list)")
-            return []
-        labels = "SegmentationClassAug" if split == "trainaug" else "SegmentationClass"
-        ids = [s.strip() for s in ids_file.read_text().splitlines() if s.strip()]
-        if not ids:
-            problems.append(f"{ids_file}: empty image list")
-        return [(root / "JPEGImages" / f"{i}.jpg", root / labels / f"{i}.png") for i in ids]
+        from harness.data import voc_parts
+        pairs: list[tuple[Path, Path]] = []
+        for name, labels in voc_parts(split):
+            ids_file = root / "ImageSets" / "Segmentation" / f"{name}.txt"
+            if not ids_file.is_file():
+                problems.append(f"{ids_file}: missing (VOC2012 {name} image list)")
+                continue
+            ids = [s.strip() for s in ids_file.read_text().splitlines() if s.strip()]
+            if not ids:
+                problems.append(f"{ids_file}: empty image list")
+            pairs += [(root / "JPEGImages" / f"{i}.jpg", root / labels / f"{i}.png") for i in ids]
+        if len({img for img, _ in pairs}) != len(pairs):
+            problems.append(f"{root}: VOC split {split} lists an image twice")
+        return pairs
     if layout == "cityscapes":
         imgs = sorted((root / "leftImg8bit" / split).glob("*/*_leftImg8bit.png"))
         if not imgs:

@@ -34,7 +34,9 @@ def test_every_protocol_builds_and_normalises_in_0_255(task, pid, scale):
     check_pipeline(spec)  # the train crop is the protocol's crop
     cfg = build_config(spec, "/data", "/w.pth", "/out", 0, "cpu")
     assert cfg["model"]["data_preprocessor"]["mean"] == pre["mean"]
-    assert cfg["train_dataloader"]["dataset"]["pipeline"][2]["scale"] == tuple(spec["train_pipeline"][2]["scale"])
+    train = cfg["train_dataloader"]["dataset"]
+    for d in train.get("datasets", [train]):  # VOC's train+aug: one dataset per (list, label folder)
+        assert d["pipeline"][2]["scale"] == tuple(spec["train_pipeline"][2]["scale"])
     if quirk:  # as published: no category limit on the crop, no photometric distortion
         assert spec["train_pipeline"][3]["cat_max_ratio"] == 1.0
         assert "PhotoMetricDistortion" not in [s["type"] for s in spec["train_pipeline"]]

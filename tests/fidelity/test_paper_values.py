@@ -21,6 +21,7 @@ FPN = "protocol:coco_det/r50_fpn_4conv1fc_syncbn_1x"
 VOC = "protocol:voc_seg/fcn_d6_os16_513_30k"
 CITY = "protocol:cityscapes_seg/fcn_d6_os16_769_90k"
 CITY_DENSECL = "protocol:cityscapes_seg/fcn_r50_d8_769_40k"
+VOC_DENSECL = "protocol:voc_seg/fcn_r50_d8_512_20k"
 C4 = "protocol:coco_det_c4/r50_c4_syncbn_1x"
 VOCDET = "protocol:voc_det/r50_c4_24k"
 
@@ -85,13 +86,20 @@ ROWS = [
     (VOC, "model.data_preprocessor.mean", [0.485, 0.456, 0.406], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:4"),
     (VOC, "model.data_preprocessor.std", [0.229, 0.224, 0.225], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:4"),
     (VOC, "model.data_preprocessor.size", [513, 513], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:5"),
-    (VOC, "train_dataloader.dataset.pipeline.2.scale", [2049, 513], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:9"),
-    (VOC, "train_dataloader.dataset.pipeline.3.cat_max_ratio", 1.0, SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:10 (default)"),
+    (VOC, "train_dataloader.dataset.datasets.1.pipeline.2.scale", [2049, 513], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:9"),
+    (VOC, "train_dataloader.dataset.datasets.1.pipeline.3.cat_max_ratio", 1.0, SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:10 (default)"),
     (VOC, "val_dataloader.dataset.pipeline.1.scale", [2049, 513], SLOTCON_SEG + "_base_/datasets/pascal_voc12_aug_513x513_moco.py:21"),
     (VOC, "model.backbone.dilations", [1, 1, 1, 2], SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:10"),
     (VOC, "model.backbone.strides", [1, 2, 2, 1], SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:10"),
     (VOC, "model.decode_head.channels", 256, SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:11"),
     (VOC, "model.decode_head.dilation", 6, SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:12"),
+    (VOC, "train_dataloader.dataset.type", "ConcatDataset", "open-mmlab/mmsegmentation 0.x configs/_base_/datasets/pascal_voc12_aug.py (SlotCon's base: list ann_dir and split build a ConcatDataset)"),
+    (VOC, "train_dataloader.dataset.datasets.0.ann_file", "ImageSets/Segmentation/train.txt", "mmsegmentation 0.x configs/_base_/datasets/pascal_voc12_aug.py split[0]"),
+    (VOC, "train_dataloader.dataset.datasets.0.data_prefix.seg_map_path", "SegmentationClass", "mmsegmentation 0.x configs/_base_/datasets/pascal_voc12_aug.py ann_dir[0]"),
+    (VOC, "train_dataloader.dataset.datasets.1.ann_file", "ImageSets/Segmentation/aug.txt", "mmsegmentation 0.x configs/_base_/datasets/pascal_voc12_aug.py split[1]"),
+    (VOC, "train_dataloader.dataset.datasets.1.data_prefix.seg_map_path", "SegmentationClassAug", "mmsegmentation 0.x configs/_base_/datasets/pascal_voc12_aug.py ann_dir[1]"),
+    (VOC_DENSECL, "train_dataloader.dataset.datasets.0.ann_file", "ImageSets/Segmentation/train.txt", DENSECL_SEG + "_base_/datasets/pascal_voc12_aug.py split[0]"),
+    (VOC_DENSECL, "train_dataloader.dataset.datasets.1.data_prefix.seg_map_path", "SegmentationClassAug", DENSECL_SEG + "_base_/datasets/pascal_voc12_aug.py ann_dir[1]"),
     (VOC, "train_dataloader.batch_size", 16, SLOTCON_SEG + "voc12aug/fcn_d6_r50-d16_513x513_30k_voc12aug_moco.py:6 (8 x 2 GPUs, SlotCon README)"),
     (VOC, "optim_wrapper.optimizer.lr", 0.003, SLOTCON_SEG + "_base_/schedules/schedule_30k_moco.py:2"),
     (VOC, "param_scheduler.0.milestones", [21000, 27000], SLOTCON_SEG + "_base_/schedules/schedule_30k_moco.py:5"),

@@ -5,13 +5,13 @@ from harness.cli import main
 
 
 def test_show_settings_of_a_scale(capsys):
-    assert main(["protocol", "show", "voc_seg/fcn_d6_os16_513_30k@2", "--scale", "mini"]) == 0
+    assert main(["protocol", "show", "voc_seg/fcn_d6_os16_513_30k@3", "--scale", "mini"]) == 0
     out = capsys.readouterr().out
     spec = yaml.safe_load(out)
     assert spec["crop"] == [96, 96] and spec["train_pipeline"][3] == {"type": "RandomCrop", "crop_size": [96, 96],
                                                                       "cat_max_ratio": 0.75}
     assert spec["data_preprocessor"]["stats_scale"] == 255 and "expected" not in spec
-    assert "# voc_seg/fcn_d6_os16_513_30k@2 (mini)" in out
+    assert "# voc_seg/fcn_d6_os16_513_30k@3 (mini)" in out
 
 
 def test_show_resolved_mmseg_config(capsys):
@@ -22,9 +22,11 @@ def test_show_resolved_mmseg_config(capsys):
                                                  "std": [0.229, 0.224, 0.225], "bgr_to_rgb": True, "pad_val": 0,
                                                  "seg_pad_val": 255, "size": [513, 513]}
     assert cfg["model"]["backbone"]["norm_cfg"]["type"] == "SyncBN"  # as on a GPU, published
-    assert cfg["train_dataloader"]["dataset"]["pipeline"][2] == {"type": "RandomResize", "scale": [2049, 513],
-                                                                 "ratio_range": [0.5, 2.0], "keep_ratio": True}
-    assert [s["type"] for s in cfg["train_dataloader"]["dataset"]["pipeline"]] == [
+    train, aug = cfg["train_dataloader"]["dataset"]["datasets"]  # mmseg's pascal_voc12_aug.py: train.txt + aug.txt
+    assert cfg["train_dataloader"]["dataset"]["type"] == "ConcatDataset" and train["pipeline"] == aug["pipeline"]
+    assert (train["ann_file"], aug["data_prefix"]["seg_map_path"]) == ("ImageSets/Segmentation/train.txt", "SegmentationClassAug")
+    assert train["pipeline"][2] == {"type": "RandomResize", "scale": [2049, 513], "ratio_range": [0.5, 2.0], "keep_ratio": True}
+    assert [s["type"] for s in train["pipeline"]] == [
         "LoadImageFromFile", "LoadAnnotations", "RandomResize", "RandomCrop", "RandomFlip", "PackSegInputs"]
     assert cfg["train_cfg"]["max_iters"] == 30000
 

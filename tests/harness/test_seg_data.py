@@ -122,7 +122,7 @@ def test_coco_and_davis_keep_their_data_version():
     data (and the checkpoints pre-trained on COCO) stay valid."""
     from harness.data.scenes import SYNTH_VERSION, synth_version
     assert synth_version("coco") == synth_version("davis") == (SYNTH_VERSION,)
-    assert synth_version("voc") == (SYNTH_VERSION, "free-hue-1")
+    assert synth_version("voc") == (SYNTH_VERSION, "free-hue-1", "lists-2")  # train.txt + aug.txt (issue 40)
     assert len({synth_version(l) for l in ("coco", "voc", "cityscapes", "ade20k")}) == 3
     assert synth_version("cityscapes") == synth_version("ade20k") == (SYNTH_VERSION, 2, "free-hue-1")
     assert synth_version("coco", class_hue=False) == (SYNTH_VERSION, "free-hue-1")  # coco_det_c4's any-hue set
@@ -167,3 +167,22 @@ def test_free_hue_scenes_differ_only_in_object_colours():
     # dark texture shades and noise move a median hue a little; a free hue lands anywhere
     assert max(dist(h, c) for c, h in typical) < 0.12
     assert np.mean([dist(h, c) > 0.12 for c, h in free]) > 0.5
+
+
+def test_voc_train_plus_aug_is_trainaug_in_the_same_order(tmp_path):
+    """The synthetic VOC as mmseg's voc_aug.py leaves it: train.txt VOC's share, aug.txt the rest;
+    `train+aug` (SlotCon's and DenseCL's construction) lists trainaug's images in trainaug's order, its
+    first part labelled from SegmentationClass, the rest from SegmentationClassAug."""
+    from harness.data.seg import write_synthetic_voc
+    from harness.data.verify import _seg_pairs
+    root = write_synthetic_voc(tmp_path / "voc", n_train=30, n_val=2, size=(40, 48))
+    lists = {n: (root / "ImageSets" / "Segmentation" / f"{n}.txt").read_text().split() for n in ("train", "aug", "trainaug")}
+    assert len(lists["train"]) == 4 and lists["train"] + lists["aug"] == lists["trainaug"]  # round(30 x 1464 / 10582)
+    problems: list[str] = []
+    pairs = _seg_pairs("voc", root, "train+aug", problems)
+    assert not problems and [p[0].stem for p in pairs] == lists["trainaug"]
+    assert {p[1].parent.name for p in pairs[:4]} == {"SegmentationClass"}
+    assert {p[1].parent.name for p in pairs[4:]} == {"SegmentationClassAug"}
+    (root / "ImageSets" / "Segmentation" / "aug.txt").write_text(lists["train"][0] + "\n")  # a list overlap
+    _seg_pairs("voc", root, "train+aug", problems)
+    assert any("lists an image twice" in p for p in problems)

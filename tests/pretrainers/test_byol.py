@@ -51,7 +51,12 @@ def test_paper_schedules_first_middle_last():
     assert momentum_at(total // 2, total, tr.ema) == pytest.approx(0.995, abs=1e-6)
     assert momentum_at(total - 1, total, tr.ema) == pytest.approx(1.0, abs=1e-8)
     lr = tr.optimizer.lr
+    # mmcv's CosineAnnealing by epoch from epoch 0, the warm-up scaling it (tests/harness/test_engine.py
+    # checks the formula against mmcv's own hook)
     assert lr_at(0, total, ipe, lr, tr.schedule) == pytest.approx(0.4e-4)      # warm-up starts at lr x 1e-4
-    assert lr_at(4 * ipe, total, ipe, lr, tr.schedule) == pytest.approx(0.4)  # warm-up ends at lr
-    assert lr_at(402 * ipe, total, ipe, lr, tr.schedule) == pytest.approx(0.2, rel=1e-6)  # half of the cosine
+    end_of_warmup = 0.4 * (1 + math.cos(math.pi * 4 / 800)) / 2                # the cosine at epoch 4 of 800
+    assert lr_at(4 * ipe, total, ipe, lr, tr.schedule) == pytest.approx(end_of_warmup, rel=1e-12)
+    assert lr_at(2 * ipe, total, ipe, lr, tr.schedule) == pytest.approx(
+        0.4 * (1 + math.cos(math.pi * 2 / 800)) / 2 * (1 - 0.5 * (1 - 1e-4)), rel=1e-12)  # half-way through the warm-up
+    assert lr_at(400 * ipe, total, ipe, lr, tr.schedule) == pytest.approx(0.2, rel=1e-12)  # half of the cosine
     assert lr_at(total - 1, total, ipe, lr, tr.schedule) < 1e-5
