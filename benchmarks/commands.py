@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli.args import positive
+from harness.args import positive
 
 
 def add_davis_score(sub: argparse._SubParsersAction) -> None:

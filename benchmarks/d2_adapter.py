@@ -85,11 +85,19 @@ def register_res5_extra_norm() -> None:
     ROI_HEADS_REGISTRY.register(Res5ROIHeadsExtraNorm)
 
 
+def has_compiled_ops() -> bool:
+    """Whether Detectron2's compiled `_C` is present (official build) or the pure-Python build runs."""
+    try:
+        from detectron2 import _C  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
 def coco_eval_backend() -> str:
     """Which COCOeval runs the COCO evaluation: Detectron2's compiled one where built with its ops,
     else faster-coco-eval where installed (a C++ COCOeval, the same numbers: tests/benchmarks/
     test_coco_eval_backend.py), else pycocotools (pure Python, minutes at COCO val scale)."""
-    from benchmarks.detectron2_det import has_compiled_ops
     if has_compiled_ops():
         return "detectron2-compiled"
     try:

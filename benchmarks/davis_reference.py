@@ -5,7 +5,7 @@ behaviour, not copied): every mask of a sequence read into a float64 array [T, H
 one-hot encoded by broadcasting against ids [K, T, H, W], J over each object's whole stack, and F
 one frame at a time (boundary maps by shifted XOR, cv2.dilate with skimage's disk, precision and
 recall by matched boundary pixels). So it runs at about the official evaluator's speed and is the
-baseline that `bench perf --davis` and the tests compare benchmarks.davis_score against.
+baseline that `bench perf davis` and the tests compare benchmarks.davis_score against.
 """
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from benchmarks.davis_disk import Factors, dilate, factors
-from harness.config import atomic_write_text
+from harness.files import atomic_write_text
 from harness.data.davis import annotation_files, read_indexed, sequences
 from harness.errors import BenchError
 

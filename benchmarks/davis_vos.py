@@ -30,7 +30,7 @@ from harness.api import RunContext, Task, TaskResult
 from harness.backbone import embed
 from harness.embedding import probe_features
 from harness.data.davis import annotation_files, frames, read_indexed, sequences, write_indexed
-from harness.data.verify import require_valid
+from harness.data import require_valid
 
 
 def propagate_frame(query: torch.Tensor, ctx_feats: list[torch.Tensor], ctx_labels: list[torch.Tensor],

@@ -24,20 +24,13 @@ from typing import Any
 import torch
 
 from benchmarks import d2_adapter
+from benchmarks.d2_adapter import has_compiled_ops
 from harness.api import RunContext, Task, TaskResult
-from harness.config import atomic_write_text, stable_hash
+from harness.files import atomic_write_text
+from harness.schema import stable_hash
 from harness.convert import write_detectron2
 from harness.data.coco import coco_paths, validate_coco
 from harness.errors import BenchError
-
-
-def has_compiled_ops() -> bool:
-    """Whether Detectron2's compiled `_C` is present (official build) or the pure-Python build runs."""
-    try:
-        from detectron2 import _C  # noqa: F401
-        return True
-    except ImportError:
-        return False
 
 
 def register_coco(root: Path, split: str) -> tuple[str, int]:
@@ -63,8 +56,7 @@ def register_voc(root: Path, split: str, classes: tuple[str, ...]) -> tuple[list
     """Register a VOC detection split (VOC2007/2012 parts, harness.data.vocdet) once per process."""
     from detectron2.data import DatasetCatalog
     from detectron2.data.datasets import register_pascal_voc
-    from harness.data import vocdet
-    from harness.data.verify import require_valid
+    from harness.data import require_valid, vocdet
     require_valid("voc_det", root, split)
     if classes != vocdet.VOC_CLASSES:  # a protocol's own class list: every object must be in it
         bad = vocdet.problems(root, split, classes)

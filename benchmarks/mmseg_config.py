@@ -9,11 +9,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.data import VOC_SPLITS
+from harness.data.voc import VOC_SPLITS
 from harness.errors import BenchError
 
 # mmseg dataset class and folders per layout and split; a VOC split is one dataset per (list, label
-# folder) part of harness.data.VOC_SPLITS (train+aug: mmseg's pascal_voc12_aug.py ConcatDataset)
+# folder) part of harness.data.voc.VOC_SPLITS (train+aug: mmseg's pascal_voc12_aug.py ConcatDataset)
 DATASETS = {
     "voc": {"type": "PascalVOCDataset",
             **{split: [{"img_path": "JPEGImages", "seg_map_path": labels, "ann_file": f"ImageSets/Segmentation/{name}.txt"}

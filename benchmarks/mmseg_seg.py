@@ -20,8 +20,8 @@ from benchmarks.mmseg_config import build_config, per_process_batch
 from harness.api import RunContext, Task, TaskResult
 from harness.convert import write_mmseg
 from harness.data import LAYOUT_DIRS
-from harness.data.verify import require_valid
-from harness.spec import to_data
+from harness.data import require_valid
+from harness.schema import to_data
 
 
 class MMSegTask(Task):
@@ -64,19 +64,3 @@ class MMSegTask(Task):
         root = f"<data root>/{LAYOUT_DIRS[spec['dataset']['layout']]}"
         d = build_config(spec, root, "<checkpoint converted to mmseg>.pth", "<run folder>", 0, "cuda")
         return yaml.safe_dump(to_data(d), sort_keys=False)
-
-
-class VocSeg(MMSegTask):
-    pass
-
-
-class CityscapesSeg(MMSegTask):
-    pass
-
-
-class AdeSeg(MMSegTask):
-    pass
-
-
-class VocAsppFrozen(MMSegTask):
-    pass

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import BenchError
-from harness.spec import parse
+from harness.schema import parse
 
 if TYPE_CHECKING:  # torch is imported by implementations, never by listing
     import torch

@@ -24,7 +24,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from harness.config import atomic_write_bytes, exclusive_lock, home, stable_hash
+from harness.files import atomic_write_bytes, exclusive_lock, home
+
+from harness.schema import stable_hash
 from harness.threads import cpu_count
 
 

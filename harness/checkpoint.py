@@ -30,7 +30,7 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import load_file, safe_open, save_file
 
 from harness.backbone import ARCH_DEPTH, depth_of
-from harness.config import atomic_write
+from harness.files import atomic_write
 from harness.errors import BenchError
 
 FORMAT = "densebench-canonical/2"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.config import atomic_write_bytes
+from harness.files import atomic_write_bytes
 
 
 @dataclass

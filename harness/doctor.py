@@ -6,7 +6,7 @@ import os
 import platform
 from importlib import metadata
 
-from harness.config import home
+from harness.files import home
 
 
 def _version(*dists: str) -> str | None:
@@ -74,24 +74,17 @@ def report(data_root: str | None = None) -> str:
     if not root:
         lines.append("data root    not set (--data-root or DENSEBENCH_DATA); the mini profile uses synthetic data")
     else:
-        from harness.data.coco import coco_paths
+        from pathlib import Path
+
+        from harness.data import LAYOUTS
         from harness.errors import BenchError
         lines.append(f"data root    {root}")
-        for split in ("train", "val"):
-            try:
-                images, ann = coco_paths(os.path.join(root, "coco"), split)
-                lines.append(f"  coco {split:<5}  found: {ann}")
-            except BenchError as e:
-                lines.append(f"  coco {split:<5}  missing: {e}")
-        from harness.data import LAYOUT_DIRS
-        from harness.data.seg import validate_seg
-        for layout, split in (("voc", "train+aug"), ("voc", "trainaug"), ("voc", "val"), ("cityscapes", "train"), ("cityscapes", "val"),
-                              ("ade20k", "train"), ("ade20k", "val")):
-            try:
-                n, _ = validate_seg(layout, os.path.join(root, LAYOUT_DIRS[layout]), split)
-                lines.append(f"  {layout} {split:<8} found: {n} images")
-            except BenchError as e:
-                lines.append(f"  {layout} {split:<8} missing: {e}")
+        for lay in LAYOUTS.values():
+            for split in lay.default_splits:
+                try:
+                    lines.append(f"  {lay.name} {split:<9} {lay.present(Path(root) / lay.folder, split)}")
+                except BenchError as e:
+                    lines.append(f"  {lay.name} {split:<9} missing: {e}")
     synth = sorted((home() / "data").glob("synth-*")) if (home() / "data").exists() else []
     lines.append(f"synthetic    {', '.join(p.name for p in synth) or 'none cached yet (made on first mini run)'}")
     return "\n".join(lines)

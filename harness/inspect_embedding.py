@@ -19,7 +19,7 @@ from PIL import Image
 
 from harness.backbone import embed
 from harness.checkpoint import heads_path, open_checkpoint
-from harness.config import atomic_write_bytes
+from harness.files import atomic_write_bytes
 from harness.embedding import embedding_net
 from harness.errors import BenchError
 

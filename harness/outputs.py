@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from harness.config import file_sha256, home
+from harness.files import file_sha256, home
 from harness.errors import BenchError
 
 LEDGER = "outputs.jsonl"

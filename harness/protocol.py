@@ -4,24 +4,27 @@ A task's folder `<package>/protocols/<task>/` holds
 - `_task.yaml`: the task card: `task`, `description`, `metrics` (each `{name, higher_is_better,
   unit}`, headline metrics in leaderboard order; `unit` one of UNITS, the range a recorded value
   must lie in, or the record is refused as corrupt), `uses_seed` (false for a deterministic task: its runs
-  with different seeds are one number, not several);
+  with different seeds are one number, not several), `schema` (`module:Class`, the dataclass of
+  its protocols' settings, in a module that imports nothing heavy: benchmarks/protocol_schemas.py);
 - `<id>.yaml`, one per protocol: `id`, `version`, `description`, `source`, `default`, then
   `paper` (the published recipe, unchanged) and `mini` (overrides deep-merged over `paper` for the
   CPU-sized synthetic run). `mini.expected` holds the bounds of the headline metric of full mini
   runs at seed 0 for `mocov2` and `random` (checked by the slow tests), not part of the config.
+  Both `paper` and `paper` + `mini` are read strictly into the card's schema when the protocols are
+  listed: an unknown, misspelled or missing key is a one-line error naming the file and key.
 
 A result is comparable only to results of the same `<task>/<id>@<version>` and scale.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.config import deep_merge, read_yaml
 from harness.errors import BenchError, did_you_mean
 from harness.recipe import SCALES
-from harness.spec import parse
+from harness.schema import deep_merge, parse, read_yaml
 
 
 # a metric's unit -> the closed range its values lie in (records outside it are corrupt: harness.store)
@@ -45,6 +48,7 @@ class TaskCard:
     task: str
     description: str
     metrics: tuple[MetricSpec, ...]
+    schema: str                 # module:Class of the protocols' settings (read strictly)
     uses_seed: bool = True
     file: str = ""
 
@@ -100,11 +104,29 @@ def load_task_card(folder: Path, task: str) -> TaskCard:
     card = parse(TaskCard, read_yaml(f, "a task card"), str(f))
     if card.task != task:
         raise BenchError(f"{f}: task '{card.task}' differs from the registered name '{task}'")
-    return TaskCard(card.task, card.description, card.metrics, card.uses_seed, str(f))
+    return dataclasses.replace(card, file=str(f))
 
 
-def load_protocols(folder: Path, task: str) -> dict[str, Protocol]:
-    """Every protocol file of a task, by id. A malformed file is a one-line error naming it."""
+_PROTOCOL_KEYS = ("id", "version", "default", "description", "source", "paper", "mini")
+
+
+def schema_class(card: TaskCard) -> type:
+    """The dataclass a task card names as its protocols' schema (imported by name: its module must be light)."""
+    import importlib
+    mod, _, attr = card.schema.partition(":")
+    try:
+        cls = getattr(importlib.import_module(mod), attr)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise BenchError(f"{card.file}: schema '{card.schema}' cannot be loaded ({type(e).__name__}: {e}); "
+                         "expected module:Class of a dataclass") from e
+    if not dataclasses.is_dataclass(cls):
+        raise BenchError(f"{card.file}: schema '{card.schema}' is not a dataclass")
+    return cls
+
+
+def load_protocols(folder: Path, task: str, schema: type | None = None) -> dict[str, Protocol]:
+    """Every protocol file of a task, by id. A malformed file is a one-line error naming it; with a
+    schema, both scales' settings are read strictly into it."""
     out = {}
     for f in sorted(folder.glob("*.yaml")):
         if f.name.startswith("_"):
@@ -113,15 +135,23 @@ def load_protocols(folder: Path, task: str) -> dict[str, Protocol]:
         try:
             p = Protocol(task, d["id"], int(d["version"]), d["description"], d["source"], bool(d.get("default")), d,
                          str(f))
-            if not isinstance(d["paper"], dict):
-                raise TypeError("'paper' is not a mapping")
+            if not isinstance(d["paper"], dict) or not isinstance(d.get("mini") or {}, dict):
+                raise TypeError("'paper' or 'mini' is not a mapping")
         except (KeyError, TypeError, ValueError) as e:
             raise BenchError(f"{f}: malformed protocol file ({type(e).__name__}: {e}); "
                              "expected id, version, description, source, paper") from e
+        unknown = [k for k in d if k not in _PROTOCOL_KEYS]
+        if unknown:
+            raise BenchError(f"{f}: {unknown[0]}: unknown key{did_you_mean(unknown[0], _PROTOCOL_KEYS)} "
+                             f"(expected one of {', '.join(_PROTOCOL_KEYS)})")
         from harness.names import check_name
         check_name(p.id, f"{f}: id")  # protocol ids become parts of result folders' names
         if p.id != f.stem:
             raise BenchError(f"{f}: protocol id '{p.id}' differs from the file name '{f.stem}'")
+        if schema is not None:
+            parse(schema, p.resolved("paper"), f"{f}: paper")
+            parse(schema, p.resolved("mini"), f"{f}: mini (paper updated by mini)")
+            p.expected()
         out[p.id] = p
     if not out:
         raise BenchError(f"task '{task}' has no protocol files under {folder}")

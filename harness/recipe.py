@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.config import deep_merge, read_yaml
 from harness.errors import BenchError, did_you_mean
 from harness.scales import SCALES  # re-exported: harness.recipe.SCALES
-from harness.spec import parse, to_data
+from harness.schema import deep_merge, parse, read_yaml, to_data
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class TrainSpec:
     published_gpus: int | None = None
     # activations and conv weights in NHWC (torch.channels_last): the same arithmetic in another
     # summation order (weights equal to ~1e-6, not bit for bit), 1.17-1.26x faster steps for ResNet-50
-    # on this CPU (README "Speed against the official code"); in the cache key when not contiguous
+    # on this CPU (docs/measured-speed.md, "Speed against the official code"); in the cache key when not contiguous
     memory_format: Literal["contiguous", "channels_last"] = "contiguous"
 
 
@@ -197,16 +196,32 @@ _FILLED = ("method", "name", "file")
 
 
 def _resolve_extends(raw: dict[str, Any], name: str, file: Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A recipe section with its `extends` chain merged in: `extends: other` names a recipe of the same
+    file, `extends: method/other` one of the recipe file beside it (recipes/<method>.yaml: PixContrast's
+    recipes are PixPro's plus tau)."""
     section = raw[name]
     if not isinstance(section, dict):
         raise BenchError(f"{file}: recipes.{name}: expected a mapping")
     base = section.get("extends")
     if base is None:
         return section
-    if base not in raw or base in seen:
-        raise BenchError(f"{file}: recipes.{name}.extends: '{base}' is not another recipe of this file")
     body = {k: v for k, v in section.items() if k != "extends"}
-    return deep_merge(_resolve_extends(raw, base, file, seen + (name,)), body)
+    here = f"{file.stem}/{name}"
+    if not isinstance(base, str):
+        raise BenchError(f"{file}: recipes.{name}.extends: {base!r}: expected a recipe name or method/recipe")
+    other_file, other_raw, other = file, raw, base
+    if "/" in base:
+        method, _, other = base.partition("/")
+        other_file = file.parent / f"{method}.yaml"
+        d = read_yaml(other_file, "a recipe file") if other_file.is_file() else None
+        other_raw = d.get("recipes") if isinstance(d, dict) else None
+        if not isinstance(other_raw, dict):
+            raise BenchError(f"{file}: recipes.{name}.extends: '{base}': no recipe file {other_file} beside this one")
+    qualified = f"{other_file.stem}/{other}"
+    if other not in other_raw or qualified in seen or qualified == here:
+        raise BenchError(f"{file}: recipes.{name}.extends: '{base}' is not another recipe of "
+                         f"{'this file' if other_file == file else other_file}")
+    return deep_merge(_resolve_extends(other_raw, other, other_file, seen + (here,)), body)
 
 
 def parse_recipe(data: dict[str, Any], method: str, name: str, file: str | Path,

@@ -118,8 +118,8 @@ class TaskRegistry(Registry):
 
     @functools.lru_cache(maxsize=None)
     def protocols(self, name: str):  # -> dict[str, harness.protocol.Protocol]
-        from harness.protocol import load_protocols
-        return load_protocols(self.folder(name) / "protocols" / name, name)
+        from harness.protocol import load_protocols, schema_class
+        return load_protocols(self.folder(name) / "protocols" / name, name, schema_class(self.card(name)))
 
     def protocol(self, name: str, ref: str | None):  # -> harness.protocol.Protocol
         from harness.protocol import pick_protocol

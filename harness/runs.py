@@ -23,7 +23,8 @@ from typing import Any
 from harness import store
 from harness.api import RunContext
 from harness.backbone import IMAGENET_NORM
-from harness.config import deep_merge, home, stable_hash
+from harness.files import home
+from harness.schema import deep_merge, stable_hash
 from harness.errors import BenchError
 from harness.logs import warnings_into
 from harness.recipe import SCALES, with_overrides
@@ -50,7 +51,7 @@ def check_data(task_name: str, protocol_ref: str | None, scale: str, data_root: 
     if not ds.get("layout"):
         return
     from harness.data import real_root
-    from harness.data.verify import require_valid
+    from harness.data import require_valid
     root = real_root(ds["layout"], data_root)
     for k in _SPLIT_KEYS:
         if isinstance(ds.get(k), str):
@@ -74,7 +75,7 @@ def _entry_lock(out: Path):
     if os.environ.get("RANK", "0") != "0":
         yield
         return
-    from harness.config import exclusive_lock
+    from harness.files import exclusive_lock
     with exclusive_lock(out.parent / f".{out.name}.lock", "a checkpoint cache entry (DENSEBENCH_HOME must be writable)"):
         yield
 
@@ -145,7 +146,7 @@ def _train_entry(method_name: str, recipe: Any, seed: int, out: Path, ckpt: Path
     summary: dict[str, Any] = {}
     if recipe.train is not None:
         from harness.engine.trainer import train
-        from harness.config import make_dir
+        from harness.files import make_dir
         with warnings_into(make_dir(out / "train", "the pre-training folder") / "warnings.log"):
             summary = train(model, method.dataset(recipe, files), recipe.train, out / "train", seed=seed,
                             resume=True, progress=progress)

@@ -20,7 +20,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.config import atomic_write_text, home, owner_tag, stable_hash, sweep_dead_staging
+from harness.files import atomic_write_text, home, owner_tag, sweep_dead_staging
+
+from harness.schema import stable_hash
 from harness.errors import BenchError
 
 RECORD_VERSION = 2

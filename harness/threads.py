@@ -14,7 +14,7 @@
   takes the core from the one it waits for, and a 2-thread step ran 2-3x slower than a 1-thread
   step (issue 24). DenseBench caps the spin at SPINCOUNT iterations, unless the user set
   GOMP_SPINCOUNT or OMP_WAIT_POLICY. The wait policy does not change which thread computes what,
-  so it changes no number, only time (`bench perf --contention` measures it).
+  so it changes no number, only time (`bench perf contention` measures it).
 
 libgomp reads these variables once, when it is loaded (`import torch`), so `configure_openmp` runs
 when `harness` is imported: a program that imports torch before harness keeps libgomp's default.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import MutableMapping
 
-# Spin iterations before an idle OpenMP thread sleeps. Measured (README "Threads and shared CPUs",
+# Spin iterations before an idle OpenMP thread sleeps. Measured (docs/measured-speed.md, "Threads and shared CPUs",
 # mocov2 mini step, 2 cores, medians of 8 and 12 steps in two runs): alone, spin 1000 took 0.35 /
 # 0.29 s against libgomp's default 0.31 / 0.31; beside one busy process 0.65 / 0.62 s against 0.93 /
 # 1.04 (one thread: 0.53 / 0.51). 10000 and more spins still collapsed (1.0-1.15 s); passive waiting

@@ -24,9 +24,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.config import read_yaml
+from harness.schema import read_yaml
 from harness.errors import BenchError
-from harness.spec import parse
+from harness.schema import parse
 
 FOLDER = Path(__file__).with_name("published")
 

@@ -56,7 +56,7 @@ def _paper_tables(recs: list[dict[str, Any]]) -> str:
 
 
 def _group_id(*key: Any) -> str:
-    from harness.config import stable_hash
+    from harness.schema import stable_hash
     return "recs-" + stable_hash([str(k) for k in key], 10)
 
 
@@ -190,7 +190,7 @@ def build_report(out: str | os.PathLike, results_root: str | None = None, images
     there whole; a folder holding anything the earlier report's manifest does not list is refused
     (harness.outputs)."""
     from harness import store
-    from harness.config import owner_tag
+    from harness.files import owner_tag
     from harness.outputs import check_folder_replaceable, publish_folder, write_manifest
     out = Path(out)
     check_folder_replaceable(out, REPORT_MARKER, "a DenseBench report")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli.args import out_file, positive
+from harness.args import out_file, positive
 
 
 def add_inspect_slots(isub: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def add_inspect_slots(isub: argparse._SubParsersAction) -> None:
 
 def _inspect_slots(args: argparse.Namespace) -> None:
     from harness.outputs import check_output_file, note_written
-    from pretrainers.inspect_slots import inspect
+    from pretrainers.slotcon_inspect import inspect
     check_output_file(args.out, [args.checkpoint, *args.image], args.force, "--out")
     active = inspect(args.checkpoint, args.image, args.out, args.size)
     note_written(args.out)

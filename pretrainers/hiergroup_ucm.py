@@ -165,7 +165,7 @@ def group_images(files: list, settings: EdgeSettings, progress: bool = True,
     """(regions, d_T) of every image, computed once per image content and settings (a cached,
     resumable artefact: harness.artefacts), in parallel over images with a progress bar."""
     from harness.artefacts import artefact_path, cpu_workers, files_sha256, map_chunks
-    from harness.config import file_sha256
+    from harness.files import file_sha256
     key = {"images_sha256": files_sha256(files), "edges": settings.edges, "max_regions": settings.max_regions,
            "model_sha256": file_sha256(settings.model_file) if settings.model_file else None,
            "version": GROUPING_VERSION}
@@ -177,7 +177,7 @@ def ucm_figure(image: str, out: str, settings: EdgeSettings) -> dict:
     """PNG of the paper's Figure 1 (top): the image, its UCM and its finest regions, side by side."""
     from PIL import Image
 
-    from harness.config import atomic_write
+    from harness.files import atomic_write
     from harness.data.seg import voc_palette
     from harness.errors import BenchError
     try:

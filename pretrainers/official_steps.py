@@ -1,4 +1,4 @@
-"""The official implementations' training steps, for `bench perf --official` (harness/perf_official.py).
+"""The official implementations' training steps, for `bench perf official` (app/perf/official.py).
 
 Each adapter imports the official model from a checkout the user names (nothing of it is part of
 DenseBench), builds it with the recipe's architecture and hyper-parameters, and returns a step:
@@ -23,7 +23,7 @@ mmcv 2 they go into a folder of their own, put on PYTHONPATH for the measurement
 `pip install --target DIR --no-deps mmcv==1.7.2 'scikit-learn<1.6' six`, and the checkout needs the
 openselfsup/version.py its setup.py writes (`python setup.py develop` does; README).
 
-Checkouts measured (README "Speed against the official code"): zdaxie/PixPro e390d6b, CVMI-Lab/SlotCon
+Checkouts measured (docs/measured-speed.md, "Speed against the official code"): zdaxie/PixPro e390d6b, CVMI-Lab/SlotCon
 30ff33d (models/slotcon.py, utils/lars.py), facebookresearch/moco 132aea9 (moco/builder.py; the last
 tree before the repository was emptied), WXinlong/DenseCL b64bbb6, Jiahao000/ORL 2ad64f7.
 """

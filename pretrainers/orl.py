@@ -163,7 +163,7 @@ class ORLMethod(Method):
 
     def prepare(self, recipe: Recipe, ctx: StageContext) -> dict[str, Any]:
         """Stage 2 from the stage-1 checkpoint; the correspondence file is kept beside the checkpoint."""
-        from harness.config import atomic_write_bytes
+        from harness.files import atomic_write_bytes
         if "stage1" not in ctx.stages:
             raise BenchError(f"{recipe.file}: recipes.{recipe.name}.after.stage1: missing (ORL needs its BYOL stage)")
         path = discover(ctx.stages["stage1"], ctx.files, self.params(recipe).stage2(), ctx.progress, ctx.workers)

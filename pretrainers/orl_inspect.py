@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from harness.config import atomic_write
+from harness.files import atomic_write
 from harness.errors import BenchError
 
 DOMINANCE = 0.5

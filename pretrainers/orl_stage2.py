@@ -33,7 +33,7 @@ from torchvision.transforms import functional as TF
 
 from harness.artefacts import artefact_path, cpu_workers, files_sha256, map_chunks
 from harness.backbone import build_resnet, forward_to, normalize
-from harness.config import atomic_write_text
+from harness.files import atomic_write_text
 from pretrainers.orl_boxes import box_filter, selective_search, top_pairs
 
 CORR_FORMAT = ("densebench-orl-correspondence", 1)

@@ -148,7 +148,8 @@ class PixelParams:
     blur_sigma: tuple[float, ...] = PAPER_BLUR_SIGMA  # Gaussian blur sigma range, px of the view (paper: 224 px views)
 
 
-class _PixelMethod(Method):
+class PixelMethod(Method):
+    """PixPro and PixContrast share everything but the loss (`loss`: pixpro or pixcontrast)."""
     Params = PixelParams
     loss = "pixpro"
 
@@ -166,9 +167,5 @@ class _PixelMethod(Method):
         return model.encoder
 
 
-class PixPro(_PixelMethod):
+class PixPro(PixelMethod):
     loss = "pixpro"
-
-
-class PixContrast(_PixelMethod):
-    loss = "pixcontrast"

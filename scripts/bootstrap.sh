@@ -57,7 +57,7 @@ fi
 # byte-compile the checkout's packages (pip compiles installed packages, not an editable checkout):
 # where bytecode cannot be written at run time (PYTHONDONTWRITEBYTECODE, as in this project's
 # sandbox, or a read-only checkout) every `bench` call would otherwise compile them again, about
-# 0.02 s of a 0.2 s `bench davis-score` (README "DAVIS J&F scoring"); up-to-date files are skipped,
+# 0.02 s of a 0.2 s `bench davis-score` (docs/measured-speed.md, "DAVIS J&F scoring"); up-to-date files are skipped,
 # and a stale or missing .pyc only costs that time (Python checks each source's mtime)
 "$venv/bin/python" -m compileall -q -j 0 harness benchmarks pretrainers leaderboards >&2 \
   || echo "bootstrap: byte-compiling the checkout failed (see above); continuing without" >&2

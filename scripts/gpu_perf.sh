@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 24, part 1 on a lent GPU: `bench perf --device cuda` (every method's `paper` recipe at its
+# Issue 24, part 1 on a lent GPU: `bench perf step --device cuda` (every method's `paper` recipe at its
 # per-GPU batch and published precision, TFLOP/s, fraction of the GPU's measured fp16 GEMM rate).
 #
 #   here, once:  bash scripts/gpu_perf.sh prepare    # wheels the GPU machine lacks -> .whl/ (git-ignored)
@@ -48,9 +48,9 @@ run)
     and not M.card(n).recipe('paper').after))")
   opts="--device ${DEVICE:-cuda} ${STEPS:+--steps $STEPS} ${BATCH:+--batch $BATCH}"
   # shellcheck disable=SC2086  # word lists
-  "$py" -m harness.cli perf $opts --recipe paper $methods 2>&1 | tee "$out/perf.txt"
+  "$py" -m app.cli perf step $opts --recipe paper $methods 2>&1 | tee "$out/perf.txt"
   # shellcheck disable=SC2086
-  "$py" -m harness.cli perf $opts --recipe paper_gradient_edges --method hiergroup 2>&1 | tee "$out/perf_hiergroup.txt"
+  "$py" -m app.cli perf step $opts --recipe paper_gradient_edges --method hiergroup 2>&1 | tee "$out/perf_hiergroup.txt"
   ;;
 *)
   echo "usage: bash scripts/gpu_perf.sh prepare|run (see the comments at its top)" >&2

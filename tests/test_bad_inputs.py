@@ -21,9 +21,9 @@ from safetensors.torch import save_file
 
 from harness import runs, store
 from harness.checkpoint import load_canonical, open_checkpoint, weights_sha256
-from harness.cli import main
+from app.cli import main
 from harness.data.davis import read_indexed, write_synthetic_davis
-from harness.data.seg import write_synthetic_voc
+from harness.data.voc import write_synthetic_voc
 from harness.errors import BenchError
 
 
@@ -153,7 +153,7 @@ def test_results_skips_and_reports_malformed_records(world, capsys):
 
 
 def test_broken_pipe_is_quiet(tmp_path):
-    r = subprocess.run(f"{sys.executable} -m harness.cli ls | head -1", shell=True, capture_output=True, text=True)
+    r = subprocess.run(f"{sys.executable} -m app.cli ls | head -1", shell=True, capture_output=True, text=True)
     assert r.returncode == 0 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import runs
-from harness.cli import main, parser
+from app.cli import main, parser
 
 # (command, argv with {W} for the fixture folder and {G} for a good checkpoint, fragment of the error)
 ROWS = [
@@ -30,13 +30,20 @@ ROWS = [
     ("import", ["import", "--from", "torchvision", "{W}/absent.pth", "{W}/o.safetensors"], "no such file"),
     ("import", ["import", "--from", "torchvision", "--method", "a/b", "{W}/text.png", "{W}/o.safetensors"], "not a valid name"),
     ("data synth", ["data", "synth", "--layout", "voc", "--out", "{W}/s", "--n-train", "0"], "expected a whole number >= 1"),
-    ("data synth", ["data", "synth", "--layout", "klingon", "--out", "{W}/s"], "has no synthetic generator"),
+    ("data synth", ["data", "synth", "--layout", "klingon", "--out", "{W}/s"], "is not one of coco, voc"),
+    ("data synth", ["data", "synth", "--layout", "imagenet", "--out", "{W}/s"], "has no synthetic generator"),
     ("data verify", ["data", "verify", "--layout", "voc", "--root", "{W}/absent"], "problems in"),
     ("results", ["results", "--results-root", "{W}/absent"], "no such folder"),
     ("leaderboard", ["leaderboard", "--task", "coco_det", "--protocol", "voc_seg/fcn_r50_d8_512_20k@2"], "belongs to task 'voc_seg'"),
     ("leaderboard", ["leaderboard", "--task", "coco_det", "--results-root", "{W}/absent"], "no such folder"),
-    ("perf", ["perf", "--steps", "0"], "expected a whole number >= 1"),
-    ("perf", ["perf", "--davis", "--davis-official", "{W}/absent"], "expected a checkout of davisvideochallenge"),
+    ("perf step", ["perf", "step", "--steps", "0"], "expected a whole number >= 1"),
+    ("perf step", ["perf", "step", "--method", "pixpr"], "did you mean 'pixpro'"),
+    ("perf contention", ["perf", "contention", "--method", "nonexist"], "unknown method 'nonexist'"),
+    ("perf official", ["perf", "official", "{W}/absent", "--method", "hiergroup"], "no official adapter"),
+    ("perf official", ["perf", "official", "{W}/absent", "--method", "pixpro"], "not a folder"),
+    ("perf davis", ["perf", "davis", "--official", "{W}/absent"], "expected a checkout of davisvideochallenge"),
+    ("perf davis", ["perf", "davis", "--frames", "2"], "--frames must be >= 3"),
+    ("perf coco-eval", ["perf", "coco-eval", "--images", "0"], "expected a whole number >= 1"),
     ("inspect rank", ["inspect", "rank", "--checkpoint", "{W}/absent.safetensors"], "no such checkpoint file"),
     ("inspect rank", ["inspect", "rank", "--checkpoint", "{G}", "--images", "{W}/absent"], "not a directory"),
     ("inspect embedding", ["inspect", "embedding", "--checkpoint", "{G}", "--image", "{W}/text.png", "--out", "{W}/e.png"], "no exported embedding"),

@@ -18,7 +18,7 @@ import pytest
 
 from harness import runs
 from harness.checkpoint import load_canonical
-from harness.cli import main
+from app.cli import main
 from harness.errors import BenchError
 from harness.names import inside
 from tests.test_bad_inputs import _forge
@@ -164,7 +164,7 @@ def test_orl_pairs_checks_its_baseline_before_stage_2(fresh_home, good, tmp_path
 
 def test_sigterm_during_synth_is_clean(tmp_path):
     out = tmp_path / "coco"
-    p = subprocess.Popen([sys.executable, "-m", "harness.cli", "data", "synth", "--layout", "coco", "--out", str(out),
+    p = subprocess.Popen([sys.executable, "-m", "app.cli", "data", "synth", "--layout", "coco", "--out", str(out),
                           "--n-train", "5000"], stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".coco.tmp@*/train2017/*.jpg")) and time.monotonic() < deadline:

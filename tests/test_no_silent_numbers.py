@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from app.cli import main
 
 PROTO = ("coco_det", "r50_fpn_4conv1fc_syncbn_1x", 3)
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from harness import runs
-from harness.cli import main
+from app.cli import main
 
 # a one-tree structured-edge forest in OpenCV's model format (the options and per-node arrays
 # StructuredEdgeDetectionImpl reads; a root with two leaves): OpenCV accepts and runs it
@@ -66,7 +66,7 @@ def read_only_home(tmp_path, monkeypatch):
 
 
 def _bench(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "app.cli", *argv], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=600)
 
 

@@ -7,16 +7,14 @@ Layout (as distributed by cocodataset.org):
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
+from typing import Any
 
-import cv2
-import numpy as np
-import pycocotools.mask as mask_util
-
-from harness.config import atomic_write_text
-from harness.data.publish import publish_dir, staging_dir
-from harness.data.scenes import CLASSES, render_scene
+from harness.files import atomic_write_text
+from harness.data.checks import MAX_PROBLEMS, open_image
+from harness.data.layout import Layout
 from harness.errors import BenchError
 
 HOW_TO_GET = "download train2017.zip, val2017.zip and annotations_trainval2017.zip from cocodataset.org"
@@ -36,7 +34,7 @@ def validate_coco(root: str | os.PathLike, split: str) -> dict:
     """Check a COCO split up front (every annotation well formed, every image present and decoding:
     harness.data.verify) and return its instances json."""
     from harness.data.verify import require_valid
-    require_valid("coco", root, split)
+    require_valid(COCO, root, split)
     return json.loads(coco_paths(root, split)[1].read_text())
 
 
@@ -49,8 +47,10 @@ def image_files(root: str | os.PathLike, split: str) -> list[Path]:
     return files
 
 
-def _polygons(mask: np.ndarray) -> list[list[float]]:
+def _polygons(mask: Any) -> list[list[float]]:
     """Outer contours of a boolean mask as COCO polygons (x0,y0,x1,y1,...), at least 3 points each."""
+    import cv2
+    import numpy as np
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
 
@@ -67,6 +67,12 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     leaves nothing half-written under `out`; an existing `out` is replaced only if it is a DenseBench
     synthetic COCO of the same version (harness.data.publish).
     """
+    import cv2
+    import numpy as np
+    import pycocotools.mask as mask_util
+
+    from harness.data.publish import publish_dir, staging_dir
+    from harness.data.scenes import CLASSES, render_scene
     tmp, out = staging_dir(out, "coco")
     (tmp / "annotations").mkdir(parents=True)
     cats = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASSES)]
@@ -97,3 +103,86 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     if not class_hue:  # absent by default: the marker of hue-coded sets stays as it was
         params["class_hue"] = False
     return publish_dir(tmp, out, "coco", params)
+
+
+def problems(root: Path, split: str) -> list[str]:
+    """Structure of instances_<split>2017.json and every annotation, then every image it lists decoding."""
+    out: list[str] = []
+    for f in _annotation_problems(root, split, out):
+        if len(out) >= MAX_PROBLEMS:
+            break
+        open_image(f, out)
+    return out
+
+
+def _annotation_problems(root: Path, split: str, problems: list[str]) -> list[Path]:
+    """Structure of instances_<split>2017.json, every annotation; returns the image files it lists."""
+    try:
+        images_dir, ann = coco_paths(root, split)
+    except BenchError as e:
+        problems.append(str(e))
+        return []
+    try:
+        data = json.loads(ann.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        problems.append(f"{ann}: not valid JSON ({getattr(e, 'msg', type(e).__name__)})")
+        return []
+    if not isinstance(data, dict):
+        problems.append(f"{ann}: expected a JSON object with images, annotations, categories")
+        return []
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            problems.append(f"{ann}: '{key}' is {'missing' if key not in data else 'not a list'}")
+    if problems:
+        return []
+    cats = {c.get("id") for c in data["categories"] if isinstance(c, dict)}
+    files, ids = [], set()
+    for k, im in enumerate(data["images"]):
+        if isinstance(im, dict) and isinstance(im.get("id"), int):
+            ids.add(im["id"])  # its annotations name an image, even if the entry is malformed
+        if not isinstance(im, dict) or not isinstance(im.get("file_name"), str) or not isinstance(im.get("id"), int):
+            problems.append(f"{ann}: images[{k}]: expected an object with integer id and file_name")
+            continue
+        files.append(images_dir / im["file_name"])
+    for k, a in enumerate(data["annotations"]):
+        where = f"{ann}: annotations[{k}]"
+        if not isinstance(a, dict):
+            problems.append(f"{where}: not an object")
+        elif a.get("image_id") not in ids:
+            problems.append(f"{where}: image_id {a.get('image_id')!r} names no image")
+        elif a.get("category_id") not in cats:
+            problems.append(f"{where}: category_id {a.get('category_id')!r} is not a category")
+        else:
+            box = a.get("bbox")
+            ok = isinstance(box, list) and len(box) == 4 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+            if not ok:
+                problems.append(f"{where}: bbox {box!r}, expected [x, y, width, height] of finite numbers")
+            elif box[2] <= 0 or box[3] <= 0:
+                problems.append(f"{where}: bbox {box!r} has a width or height <= 0")
+            elif a.get("iscrowd", 0) not in (0, 1):
+                problems.append(f"{where}: iscrowd {a.get('iscrowd')!r}, expected 0 or 1")
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    return files
+
+
+class Coco(Layout):
+    name, folder, splits, how_to_get = "coco", "coco", ("train", "val"), HOW_TO_GET
+
+    def problems(self, root: Path, split: str) -> list[str]:
+        return problems(root, split)
+
+    def present(self, root: Path, split: str) -> str:
+        return f"found: {coco_paths(root, split)[1]}"
+
+    def images(self, root: Path, split: str) -> list[Path]:
+        from harness.data.verify import require_valid
+        require_valid(self, root, split)  # every image present and decoding, before any training
+        return image_files(root, split)
+
+    def write_synthetic(self, out: str | os.PathLike, **params: Any) -> Path:
+        return write_synthetic_coco(out, **params)
+
+
+COCO = Coco()

@@ -15,10 +15,12 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from harness.config import atomic_write
+from harness.files import atomic_write
+from harness.data.layout import Layout
 from harness.errors import BenchError
 
 # Pillow, OpenCV and the scene and publishing helpers are imported where they are used (the
@@ -57,7 +59,7 @@ def annotation_files(root: str | os.PathLike, seq: str) -> list[Path]:
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-try:  # zlib-ng inflates the long runs of a label PNG about 20x faster than zlib (README "DAVIS J&F scoring")
+try:  # zlib-ng inflates the long runs of a label PNG about 20x faster than zlib (docs/measured-speed.md, "DAVIS J&F scoring")
     from zlib_ng import zlib_ng as _inflate
 except ImportError:  # the same stream format: plain zlib decodes it too
     _inflate = zlib
@@ -69,7 +71,7 @@ def unfiltered_png(data: bytes) -> np.ndarray | None:
     DAVIS annotations and official results are), inflated with zlib-ng (zlib where it is absent),
     chunk CRCs checked; None for any other or any damaged PNG, which Pillow then decodes (or
     reports). An 854x480 DAVIS mask: about 0.03 ms, against 0.66 ms with zlib and 0.9 ms with
-    Pillow (README "DAVIS J&F scoring")."""
+    Pillow (docs/measured-speed.md, "DAVIS J&F scoring")."""
     if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 33:
         return None
     w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
@@ -128,6 +130,40 @@ def write_indexed(path: str | os.PathLike, labels: np.ndarray) -> None:
     """Write uint8 label ids as a palette PNG (the VOC/DAVIS colour map), atomically."""
     from harness.data.seg import save_palette_png
     atomic_write(path, lambda tmp: save_palette_png(tmp, labels))
+
+
+class Davis(Layout):
+    name, folder, splits = "davis", "DAVIS", ("val", "train")
+    default_splits = ("val",)  # what the protocols read
+    how_to_get = "extract DAVIS-2017-trainval-480p.zip, or `bench data synth --layout davis`"
+
+    def problems(self, root: Path, split: str) -> list[str]:
+        """Every sequence of the split: frames decode and share a size, annotations are palette or grey
+        PNGs of that size (object ids 0..254, 255 void)."""
+        from harness.data.checks import check_label, list_file, open_image
+        out: list[str] = []
+        for seq in list_file(root / "ImageSets" / "2017" / f"{split}.txt", f"DAVIS-2017 {split} sequence list", out):
+            seq_frames = sorted((root / "JPEGImages" / RES / seq).glob("*.jpg"))
+            anns = sorted((root / "Annotations" / RES / seq).glob("*.png"))
+            if not seq_frames or not anns:
+                out.append(f"{root / ('JPEGImages' if not seq_frames else 'Annotations') / RES / seq}: no files")
+                continue
+            size = None
+            for f in seq_frames:
+                got = open_image(f, out)
+                if got is not None:
+                    if size is not None and got[:2] != size:
+                        out.append(f"{f}: {got[0]}x{got[1]}, expected {size[0]}x{size[1]} like the sequence's first frame")
+                    size = size or got[:2]
+            for a in anns:
+                check_label(a, size, 256, out)
+        return out
+
+    def present(self, root: Path, split: str) -> str:
+        return f"found: {len(sequences(root, split))} sequences"
+
+    def write_synthetic(self, out: str | os.PathLike, **params: Any) -> Path:
+        return write_synthetic_davis(out, **params)
 
 
 def _visible_at_start(objs: list[dict], h: int, w: int, min_pixels: int = 20) -> list[dict]:
@@ -189,3 +225,6 @@ def write_synthetic_davis(out: str | os.PathLike, seed: int = 0, n_train: int = 
         (tmp / "ImageSets" / "2017" / f"{split}.txt").write_text("\n".join(names) + "\n")
     return publish_dir(tmp, out, "davis", {"seed": seed, "n_train": n_train, "n_val": n_val, "n_frames": n_frames,
                                            "size": size})
+
+
+DAVIS = Davis()

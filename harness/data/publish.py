@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from harness.config import owner_tag, sweep_dead_staging
+from harness.files import owner_tag, sweep_dead_staging
 from harness.errors import BenchError
 from harness.outputs import check_folder_replaceable, publish_folder, write_manifest
 

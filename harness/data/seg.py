@@ -1,13 +1,7 @@
-"""Semantic-segmentation layouts: Pascal VOC 2012 (+ SBD aug), Cityscapes, ADE20K; synthetic writers.
+"""What the semantic-segmentation layouts (harness.data.voc, .cityscapes, .ade20k) share: the
+`SegLayout` base (a split is (image, label) pairs; problems = each image decodes and its label has
+its size and only the data set's ids), and the synthetic label maps.
 
-Real layouts (as mmsegmentation reads them; roots under the data root, see harness.data.LAYOUT_DIRS):
-- VOC:        VOCdevkit/VOC2012/{JPEGImages/<id>.jpg, SegmentationClass/<id>.png,
-              SegmentationClassAug/<id>.png, ImageSets/Segmentation/{train,val,trainaug}.txt};
-              labels 0 (background) .. 20, 255 = ignore (object borders).
-- Cityscapes: cityscapes/leftImg8bit/<split>/<city>/<name>_leftImg8bit.png and
-              gtFine/<split>/<city>/<name>_gtFine_labelTrainIds.png; train ids 0..18, 255 = ignore.
-- ADE20K:     ade/ADEChallengeData2016/{images,annotations}/{training,validation}/ADE_*_<n>.{jpg,png};
-              0 = other (ignored after reduce_zero_label), 1..150 the classes.
 Synthetic versions use the scenes of synthetic COCO, except that object instances take any hue
 (scenes.FREE_HUE_LAYOUTS: a class is told by shape and texture, not colour): the five shape
 classes and the three background "stuff" textures are mapped onto label ids of each data set
@@ -21,13 +15,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Iterator
 
-import cv2
-import numpy as np
-from PIL import Image
-
-from harness.data.publish import publish_dir, staging_dir
-from harness.data.scenes import FREE_HUE_LAYOUTS, STUFF_LAYOUTS, Scene, render_scene
+from harness.data.checks import MAX_PROBLEMS, check_image_and_label
+from harness.data.layout import Layout
 from harness.errors import BenchError
 
 # where the synthetic scene classes land: shapes (disc, square, triangle, ring, cross) and the
@@ -37,6 +28,35 @@ SYNTH_LABELS = {
     "cityscapes": {"shapes": [11, 13, 12, 17, 18], "stuff": [0, 1, 2]},  # person, car, rider, motorcycle, bicycle; road, sidewalk, building
     "ade20k": {"shapes": [13, 21, 20, 24, 37], "stuff": [1, 2, 3]},    # person, car, chair, ... ; wall, building, sky
 }
+
+
+class SegLayout(Layout):
+    """A segmentation layout: `pairs` finds a split's (image, label) files; labels hold ids
+    0..n_classes-1 and 255 (ignore)."""
+    n_classes: int = 0
+
+    def pairs(self, root: Path, split: str, problems: list[str]) -> list[tuple[Path, Path]]:
+        """(image, label) paths a split lists; what is missing is recorded in `problems`."""
+        raise NotImplementedError
+
+    def problems(self, root: Path, split: str) -> list[str]:
+        out: list[str] = []
+        for img, lab in self.pairs(root, split, out):
+            if len(out) >= MAX_PROBLEMS:
+                break
+            check_image_and_label(img, lab, self.n_classes, out)
+        return out
+
+    def present(self, root: Path, split: str) -> str:
+        """The split's lists and its first image and label exist (nothing decoded)."""
+        missing: list[str] = []
+        pairs = self.pairs(Path(root), split, missing)
+        if missing:
+            raise BenchError(missing[0])
+        for p in pairs[0]:
+            if not p.exists():
+                raise BenchError(f"{p}: missing (the first file {self.name} {split} lists; {self.how_to_get})")
+        return f"found: {len(pairs)} images"
 
 
 def voc_palette() -> list[int]:
@@ -54,16 +74,21 @@ def voc_palette() -> list[int]:
     return pal
 
 
-def save_palette_png(path: str | os.PathLike, labels: np.ndarray) -> None:
+def save_palette_png(path: str | os.PathLike, labels: Any) -> None:
     """Write uint8 label ids as an indexed PNG with the VOC/DAVIS colour map."""
+    import numpy as np
+    from PIL import Image
     im = Image.fromarray(labels.astype(np.uint8), "P")
     im.putpalette(voc_palette())
     im.save(path, format="PNG")
 
 
-def semantic_map(scene: Scene, layout: str, border: int = 0) -> np.ndarray:
-    """uint8 label map of a scene in `layout`'s ids; `border` px around objects set to 255 (VOC style).
-    The background is labelled per pixel from scene.stuff_map (banded scenes), else scene.background."""
+def semantic_map(scene: Any, layout: str, border: int = 0) -> Any:
+    """uint8 label map of a scene (harness.data.scenes.Scene) in `layout`'s ids; `border` px around
+    objects set to 255 (VOC style). The background is labelled per pixel from scene.stuff_map (banded
+    scenes), else scene.background."""
+    import cv2
+    import numpy as np
     ids = SYNTH_LABELS[layout]
     if scene.stuff_map is None:
         lab = np.full(scene.instance_map.shape, ids["stuff"][scene.background - 5], np.uint8)
@@ -80,114 +105,15 @@ def semantic_map(scene: Scene, layout: str, border: int = 0) -> np.ndarray:
     return lab
 
 
-def _scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, int]):
-    # the layout's rendering follows the constants its cache key is made of (scenes.synth_version):
-    # banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS
+def synthetic_scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, int]) -> Iterator[tuple[int, Any]]:
+    """(index, scene) of a synthetic split: deterministic in (seed, split_seed, index), h and w drawn in
+    size. The rendering follows the constants the layout's cache key is made of (scenes.synth_version):
+    banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS."""
+    import numpy as np
+
+    from harness.data.scenes import FREE_HUE_LAYOUTS, STUFF_LAYOUTS, render_scene
     stuff, class_hue = layout in STUFF_LAYOUTS, layout not in FREE_HUE_LAYOUTS
     for i in range(n):
         rng = np.random.default_rng([seed, split_seed, i])
         h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
         yield i, render_scene(rng, h, w, stuff=stuff, class_hue=class_hue)
-
-
-# VOC2012's share of train_aug: 1464 of the 10582 train_aug images are VOC's own train.txt
-VOC_TRAIN_SHARE = 1464 / 10582
-
-
-def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                        size: tuple[int, int] = (96, 128)) -> Path:
-    """Synthetic VOC2012 + aug as mmseg's voc_aug.py leaves it: trainaug.txt lists every train image;
-    train.txt its first VOC_TRAIN_SHARE (at least one, and one less than all when there are two or
-    more) and aug.txt the rest, in the same order, so that `train+aug` and `trainaug` are the same
-    images in the same order. Labels are written to both SegmentationClass and SegmentationClassAug
-    (the same maps: the synthetic world has one annotation), palette PNGs with 255 on a 1-px object
-    border band."""
-    tmp, out = staging_dir(out, "voc")
-    for d in ("JPEGImages", "SegmentationClass", "SegmentationClassAug", "ImageSets/Segmentation"):
-        (tmp / d).mkdir(parents=True)
-    lists: dict[str, list[str]] = {"train": [], "val": []}
-    for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
-        for i, scene in _scenes("voc", seed, split_seed, n, size):
-            name = f"2007_{split_seed}{i:05d}"
-            cv2.imwrite(str(tmp / "JPEGImages" / f"{name}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-            lab = semantic_map(scene, "voc", border=1)
-            save_palette_png(tmp / "SegmentationClass" / f"{name}.png", lab)
-            save_palette_png(tmp / "SegmentationClassAug" / f"{name}.png", lab)
-            lists[split].append(name)
-    seg = tmp / "ImageSets" / "Segmentation"
-    k = max(1, min(round(n_train * VOC_TRAIN_SHARE), n_train - 1))
-    (seg / "train.txt").write_text("".join(f"{i}\n" for i in lists["train"][:k]))
-    (seg / "aug.txt").write_text("".join(f"{i}\n" for i in lists["train"][k:]))
-    (seg / "trainaug.txt").write_text("\n".join(lists["train"]) + "\n")
-    (seg / "val.txt").write_text("\n".join(lists["val"]) + "\n")
-    return publish_dir(tmp, out, "voc", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
-
-
-def write_synthetic_cityscapes(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                               size: tuple[int, int] = (96, 128)) -> Path:
-    """Synthetic Cityscapes: leftImg8bit PNGs and gtFine labelTrainIds PNGs, one city per split."""
-    tmp, out = staging_dir(out, "cityscapes")
-    for split, n, split_seed, city in (("train", n_train, 0, "synthtown"), ("val", n_val, 1, "synthville")):
-        (tmp / "leftImg8bit" / split / city).mkdir(parents=True)
-        (tmp / "gtFine" / split / city).mkdir(parents=True)
-        for i, scene in _scenes("cityscapes", seed, split_seed, n, size):
-            stem = f"{city}_{i:06d}_000019"
-            cv2.imwrite(str(tmp / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"), scene.image[..., ::-1])
-            lab = semantic_map(scene, "cityscapes")
-            Image.fromarray(lab, "L").save(tmp / "gtFine" / split / city / f"{stem}_gtFine_labelTrainIds.png")
-    return publish_dir(tmp, out, "cityscapes", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
-
-
-def write_synthetic_ade20k(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                           size: tuple[int, int] = (96, 128)) -> Path:
-    """Synthetic ADEChallengeData2016: jpg images and 0..150 label PNGs (0 = other)."""
-    tmp, out = staging_dir(out, "ade20k")
-    for split, n, split_seed, folder, prefix in (("train", n_train, 0, "training", "ADE_train"),
-                                                 ("val", n_val, 1, "validation", "ADE_val")):
-        (tmp / "images" / folder).mkdir(parents=True)
-        (tmp / "annotations" / folder).mkdir(parents=True)
-        for i, scene in _scenes("ade20k", seed, split_seed, n, size):
-            stem = f"{prefix}_{i + 1:08d}"
-            cv2.imwrite(str(tmp / "images" / folder / f"{stem}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-            lab = semantic_map(scene, "ade20k")
-            Image.fromarray(lab, "L").save(tmp / "annotations" / folder / f"{stem}.png")
-    return publish_dir(tmp, out, "ade20k", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
-
-
-# ----------------------------------------------------------------------------- validation of real layouts
-def _need(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise BenchError(f"{path}: missing ({what})")
-    return path
-
-
-def validate_seg(layout: str, root: str | os.PathLike, split: str) -> tuple[int, Path]:
-    """Check the files `layout`'s `split` needs exist; return (number of images, the first label file).
-    split: VOC train|val|trainaug|train+aug (harness.data.VOC_SPLITS); Cityscapes and ADE20K train|val."""
-    root = Path(root)
-    if layout == "voc":
-        from harness.data import voc_parts
-        n, first = 0, None
-        for name, labels in voc_parts(split):
-            ids_file = _need(root / "ImageSets" / "Segmentation" / f"{name}.txt", f"VOC2012 {name} image list")
-            ids = [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
-            if not ids:
-                raise BenchError(f"{ids_file}: empty image list")
-            _need(root / "JPEGImages" / f"{ids[0]}.jpg", "VOC2012 JPEG image listed in " + ids_file.name)
-            label = _need(root / labels / f"{ids[0]}.png", f"VOC label PNG listed in {ids_file.name}")
-            n, first = n + len(ids), first or label
-        return n, first
-    if layout == "cityscapes":
-        imgs = sorted(_need(root / "leftImg8bit" / split, "Cityscapes leftImg8bit split").glob("*/*_leftImg8bit.png"))
-        if not imgs:
-            raise BenchError(f"{root / 'leftImg8bit' / split}: no <city>/*_leftImg8bit.png images")
-        first = imgs[0]
-        lab = root / "gtFine" / split / first.parent.name / first.name.replace("_leftImg8bit.png", "_gtFine_labelTrainIds.png")
-        return len(imgs), _need(lab, "Cityscapes labelTrainIds PNG (run cityscapesscripts' createTrainIdLabelImgs)")
-    if layout == "ade20k":
-        folder = {"train": "training", "val": "validation"}[split]
-        imgs = sorted(_need(root / "images" / folder, "ADE20K images folder").glob("*.jpg"))
-        if not imgs:
-            raise BenchError(f"{root / 'images' / folder}: no ADE_*.jpg images")
-        return len(imgs), _need(root / "annotations" / folder / f"{imgs[0].stem}.png", "ADE20K annotation PNG")
-    raise BenchError(f"layout '{layout}' is not a segmentation layout (voc, cityscapes, ade20k)")

@@ -17,11 +17,10 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
-import cv2
-import numpy as np
-
-from harness.data.publish import publish_dir, staging_dir
+from harness.data.checks import open_image
+from harness.data.layout import Layout
 from harness.errors import BenchError
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -51,7 +50,11 @@ def write_synthetic_voc_det(out: str | os.PathLike, seed: int = 0, n_train: int 
                             size: tuple[int, int] = (96, 128)) -> Path:
     """Synthetic VOC2007 + VOC2012 detection sets: n_train trainval images (half per year), n_val
     VOC2007 test images. Deterministic in (seed, sizes); written to a staging folder, then renamed."""
-    from harness.data.seg import _scenes
+    import cv2
+    import numpy as np
+
+    from harness.data.publish import publish_dir, staging_dir
+    from harness.data.seg import synthetic_scenes
     tmp, out = staging_dir(out, "voc_det")
     n07 = n_train // 2
     plan = (("VOC2007", "trainval", 0, n07), ("VOC2012", "trainval", 2, n_train - n07), ("VOC2007", "test", 1, n_val))
@@ -60,7 +63,7 @@ def write_synthetic_voc_det(out: str | os.PathLike, seed: int = 0, n_train: int 
         for d in ("Annotations", "ImageSets/Main", "JPEGImages"):
             (base / d).mkdir(parents=True, exist_ok=True)
         ids = []
-        for i, scene in _scenes("voc_det", seed, split_seed, n, size):
+        for i, scene in synthetic_scenes("voc_det", seed, split_seed, n, size):
             name = f"{year[3:]}_{split_seed}{i:05d}"
             cv2.imwrite(str(base / "JPEGImages" / f"{name}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             objects = []
@@ -106,7 +109,6 @@ def parse_annotation(path: Path, classes: tuple[str, ...]) -> tuple[int, int, li
 
 def problems(root: str | os.PathLike, split: str, classes: tuple[str, ...] = VOC_CLASSES) -> list[str]:
     """Every problem of a split (missing list, image or annotation; malformed XML; bad box); [] if sound."""
-    from harness.data.verify import _open
     out: list[str] = []
     for base, image_set, _ in split_parts(root, split):
         lst = base / "ImageSets" / "Main" / f"{image_set}.txt"
@@ -119,7 +121,30 @@ def problems(root: str | os.PathLike, split: str, classes: tuple[str, ...] = VOC
             except BenchError as e:
                 out.append(str(e))
                 continue
-            got = _open(base / "JPEGImages" / f"{fid}.jpg", out)
+            got = open_image(base / "JPEGImages" / f"{fid}.jpg", out)
             if got is not None and got[:2] != (w, h):
                 out.append(f"{base / 'JPEGImages' / f'{fid}.jpg'}: {got[0]}x{got[1]}, the annotation says {w}x{h}")
     return out
+
+
+class VocDet(Layout):
+    name, folder, splits = "voc_det", "VOCdevkit", tuple(SPLITS)
+    how_to_get = "extract VOCtrainval_06-Nov-2007.tar, VOCtest_06-Nov-2007.tar and VOCtrainval_11-May-2012.tar"
+
+    def problems(self, root: Path, split: str) -> list[str]:
+        return problems(root, split)
+
+    def present(self, root: Path, split: str) -> str:
+        n = 0
+        for base, image_set, _ in split_parts(root, split):
+            lst = base / "ImageSets" / "Main" / f"{image_set}.txt"
+            if not lst.is_file():
+                raise BenchError(f"{lst}: missing (VOC image-set list; {self.how_to_get})")
+            n += sum(1 for s in lst.read_text().splitlines() if s.strip())
+        return f"found: {n} images"
+
+    def write_synthetic(self, out: str | os.PathLike, **params: Any) -> Path:
+        return write_synthetic_voc_det(out, **params)
+
+
+VOC_DET = VocDet()

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from harness.config import atomic_write_bytes
+from harness.files import atomic_write_bytes
 from harness.engine import dist as bdist
 from harness.engine.optim import base_lr, build_optimizer, lr_at, momentum_at
 from harness.engine.step import (NonFiniteLoss, effective_precision, grad_scaler, memory_format, to_device, train_step,

@@ -12,9 +12,9 @@ from benchmarks.detectron2_det import register_coco
 
 
 def _predictions(root):
-    """COCOEvaluator inputs/outputs holding coco_eval_perf.noisy_detections of the val set."""
+    """COCOEvaluator inputs/outputs holding app.perf.coco_eval.noisy_detections of the val set."""
     from detectron2.structures import Boxes, Instances
-    from benchmarks.coco_eval_perf import noisy_detections
+    from app.perf.coco_eval import noisy_detections
     gt = json.loads((root / "annotations" / "instances_val2017.json").read_text())
     dets = noisy_detections(gt)
     inputs, outputs = [], []
@@ -65,7 +65,7 @@ def test_backend_choice_is_reported():
 
 def test_perf_coco_eval_compares_both_backends():
     pytest.importorskip("faster_coco_eval")
-    from benchmarks.coco_eval_perf import coco_eval_speed
+    from app.perf.coco_eval import coco_eval_speed
     r = coco_eval_speed(n_images=12)
     assert r["images"] == 12 and r["detections"] > 24
     for iou in ("bbox", "segm"):

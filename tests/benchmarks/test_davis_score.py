@@ -130,7 +130,7 @@ def test_bad_predictions_are_one_line_errors(davis_with_predictions, tmp_path):
 
 
 def test_davis_score_cli_writes_fresh_csvs(davis_with_predictions, capsys):
-    from harness.cli import main
+    from app.cli import main
     root, res = davis_with_predictions
     stale = res / "global_results-val.csv"
     stale.write_text("J&F-Mean\n99.0\n")  # a stale cached result is never reused
@@ -236,7 +236,7 @@ def test_davis_score_imports_only_what_scoring_needs(davis_with_predictions, tmp
     shutil.copytree(res, tmp_path / "res")
     code = textwrap.dedent(f"""
         import sys
-        from harness.cli import main
+        from app.cli import main
         assert main(["davis-score", "--davis-root", {str(root)!r}, "--results", {str(tmp_path / "res")!r}]) == 0
         print("LOADED", [m for m in ("torch", "detectron2", "mmseg", "PIL", "harness.recipe", "harness.data.scenes",
                                      "harness.registry", "benchmarks.davis_vos") if m in sys.modules])

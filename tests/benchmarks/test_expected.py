@@ -5,12 +5,12 @@ so a change that breaks the separation between a pre-trained backbone and random
 The bounds are the range of the seed-0 values measured on three CPUs at 2 threads and on one of
 them at 1 thread, widened by 3 points: the same code and seed round differently under another CPU's
 kernels or another thread count, and a mini run then moves as another seed would (up to 2.8 points
-measured, README "Expected bounds of every mini protocol").
+measured, docs/measured-mini-bounds.md, "Expected bounds of every mini protocol").
 
 The runs go through a pool of one-thread processes, one per CPU (at most 4), not one after another
 with every CPU: on 2 cores two one-thread runs side by side did the work of two 2-thread runs one
 after the other 1.4x (voc_seg) to 1.7x (coco_det) sooner, and the nine separation tests took 24.4
-instead of 30.8 min (README "Tests")."""
+instead of 30.8 min (docs/measured-speed.md, "Tests")."""
 import json
 import os
 import subprocess
@@ -51,7 +51,7 @@ def test_every_mini_protocol_has_expected_bounds(task, pid):
 
 def bench_run(method: str, task: str, pid: str, results) -> dict:
     """`bench run ... --seed 0 --json` in a one-thread subprocess (OMP_NUM_THREADS=1): its record."""
-    cmd = [sys.executable, "-m", "harness.cli", "run", "--method", method, "--task", task, "--protocol", pid,
+    cmd = [sys.executable, "-m", "app.cli", "run", "--method", method, "--task", task, "--protocol", pid,
            "--scale", "mini", "--seed", "0", "--json", "--results-root", str(results)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
@@ -108,6 +108,6 @@ def test_default_mini_protocol_separates_mocov2_from_random(task, pid, separatio
     assert exp.mocov2[0] <= got["mocov2"] <= exp.mocov2[1], (exp.metric, got)
     assert exp.random[0] <= got["random"] <= exp.random[1], (exp.metric, got)
     assert got["mocov2"] > got["random"]
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "results", "--results-root", str(root / f"{task}.{pid}")],
+    out = subprocess.run([sys.executable, "-m", "app.cli", "results", "--results-root", str(root / f"{task}.{pid}")],
                          capture_output=True, text=True, check=True).stdout
     assert "2 runs indexed" in out

@@ -14,7 +14,7 @@ from harness.registry import TASKS
 
 
 def test_two_gloo_processes_see_the_protocols_global_batch(tmp_path):
-    from harness.data.seg import write_synthetic_voc
+    from harness.data.voc import write_synthetic_voc
     voc = write_synthetic_voc(tmp_path / "voc", n_train=8, n_val=2, size=(64, 80))
     worker = Path(__file__).with_name("_mmseg_batch_worker.py")
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",

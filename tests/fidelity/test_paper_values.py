@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from harness.registry import METHODS, TASKS
-from harness.spec import to_data
+from harness.schema import to_data
 
 PIXPRO_D2 = "zdaxie/PixPro transfer/detection/configs/"
 SLOTCON_SEG = "CVMI-Lab/SlotCon transfer/segmentation/configs/"

@@ -193,7 +193,7 @@ def test_import_official_release_prefix_and_report(tmp_path):
 
 
 def test_cli_import_then_convert(tmp_path, capsys):
-    from harness.cli import main
+    from app.cli import main
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path / "tv.pth")
     assert main(["import", "--from", "torchvision", str(tmp_path / "tv.pth"), str(tmp_path / "c.safetensors")]) == 0
     assert main(["convert", "--to", "detectron2", str(tmp_path / "c.safetensors"), str(tmp_path / "d2.pkl")]) == 0
@@ -212,7 +212,7 @@ def test_release_layouts_import_and_auto_says_which(tmp_path, capsys):
     stripped by OpenSelfSup's extract_backbone_weights), SlotCon's full checkpoint with an
     argparse.Namespace `args`, PixPro's, MoCo's, OpenSelfSup's full checkpoint, plain torchvision."""
     import argparse
-    from harness.cli import main
+    from app.cli import main
     tv = _randomised("resnet18")
     files = {
         "densecl_release.pth": ({"state_dict": dict(tv.state_dict()), "author": "DenseCL"}, "densecl", "backbone-only release"),

@@ -1,4 +1,4 @@
-from harness.cli import main
+from app.cli import main
 
 
 def test_doctor_reports_frameworks_and_data(tmp_path, tiny_coco, capsys, monkeypatch):

@@ -85,7 +85,7 @@ def test_pca_rgb_worked_example():
 def test_inspect_embedding_cli(tmp_path, capsys):
     from PIL import Image
 
-    from harness.cli import main
+    from app.cli import main
     ck = _export(tmp_path, _trained_like(), {"method": "t", "embedding": "hypercolumn"})
     Image.new("RGB", (40, 32), (120, 30, 200)).save(tmp_path / "im.png")
     out = tmp_path / "emb.png"

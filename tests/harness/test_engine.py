@@ -9,7 +9,7 @@ from harness.engine.optim import LARS, lr_at, momentum_at, param_groups
 from harness.engine.trainer import RunSampler, train
 from harness.errors import BenchError
 from harness.recipe import EMASpec, ScheduleSpec, TrainSpec
-from harness.spec import parse
+from harness.schema import parse
 
 
 def test_lars_matches_hand_computation():

@@ -5,7 +5,7 @@ import torch
 
 from harness import runs
 from harness.checkpoint import load_canonical, save_canonical
-from harness.cli import main
+from app.cli import main
 from harness.inspect_rank import effective_rank
 
 

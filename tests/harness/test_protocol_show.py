@@ -1,7 +1,7 @@
 """`bench protocol show`: a protocol's settings, and the framework config as the framework receives it."""
 import yaml
 
-from harness.cli import main
+from app.cli import main
 
 
 def test_show_settings_of_a_scale(capsys):

@@ -70,7 +70,7 @@ def test_epochs_are_train_epochs_and_keep_the_cache_keys(tmp_path):
     """One count: an override of train.epochs is what the checkpoint records (before 2026-12-02 a
     top-level copy stayed at the file's value). The identity still holds `epochs`, so cache keys did
     not move: these two were computed at 77cfd6b, when `epochs` was a field of its own."""
-    from harness.config import stable_hash
+    from harness.schema import stable_hash
     card = _card(tmp_path, GOOD)
     assert card.recipe("paper").epochs == 10
     r = with_overrides(METHODS.card("mocov2").recipe("mini"), {"train": {"epochs": 1}})
@@ -142,3 +142,21 @@ def test_sync_bn_names_the_models_submodules(name):
     assert r.train.sync_bn == method.card.recipe("paper").train.sync_bn and r.train.sync_bn
     for sub in r.train.sync_bn:
         assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in getattr(model, sub).modules()), sub
+
+
+def test_a_recipe_extends_one_of_the_file_beside_it(tmp_path):
+    """pixcontrast's recipes are pixpro's plus tau (extends: pixpro/paper): the same identity but for
+    tau; a name that is no recipe there, or a loop across files, is one line naming the file."""
+    from harness.recipe import load_card
+    from harness.registry import METHODS
+    pp, pc = (METHODS.card(m).recipe("paper") for m in ("pixpro", "pixcontrast"))
+    a, b = pp.identity(), pc.identity()
+    assert b["params"].pop("tau") == 0.3 and "tau" not in a["params"] and a == b
+    (tmp_path / "a.yaml").write_text("method: a\ndescription: d\nexport_encoder: online\nsource: s\n"
+                                     "recipes:\n  x: {extends: b/y}\n")
+    (tmp_path / "b.yaml").write_text("method: b\ndescription: d\nexport_encoder: online\nsource: s\n"
+                                     "recipes:\n  y: {extends: a/x}\n  z: {extends: c/q}\n")
+    with pytest.raises(BenchError, match=r"recipes.y.extends: 'a/x' is not another recipe of .*a.yaml"):
+        load_card(tmp_path / "a.yaml", "a")
+    with pytest.raises(BenchError, match=r"recipes.z.extends: 'c/q': no recipe file .*c.yaml beside this one"):
+        load_card(tmp_path / "b.yaml", "b")

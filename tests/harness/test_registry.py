@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from harness.cli import main
+from app.cli import main
 from harness.errors import BenchError
 from harness.registry import METHODS, TASKS, Registry
 
@@ -80,7 +80,7 @@ def test_ls_lists_methods_recipes_tasks_protocols(capsys):
 def test_small_commands_import_no_torch_nor_framework(argv, tmp_path):
     code = textwrap.dedent(f"""
         import sys
-        from harness.cli import main
+        from app.cli import main
         try:
             main({argv!r} + (["--results-root", {str(tmp_path)!r}] if {argv!r}[0] in ("leaderboard", "results") else []))
         except SystemExit:

@@ -159,7 +159,7 @@ def test_seeds_run_one_trial_each_and_skip_recorded_ones(tmp_path, monkeypatch, 
     seed) are reused, the others run; the summary is mean +- sample std over the trials. The task's
     run is replaced by a counter here: the orchestration, not a framework, is under test."""
     from harness.api import Task, TaskResult
-    from harness.cli import main
+    from app.cli import main
     calls = []
 
     class Counting(Task):

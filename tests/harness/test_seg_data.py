@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.data import write_synthetic
-from harness.data.seg import SYNTH_LABELS, validate_seg, voc_palette
+from harness.data import LAYOUTS, write_synthetic
+from harness.data.seg import SYNTH_LABELS, voc_palette
 from harness.errors import BenchError
+
+
+def _first(name, root, split):
+    """(images found, the first label file) of a split, through the layout's own pairs and present()."""
+    lay = LAYOUTS[name]
+    found = lay.present(root, split)
+    problems = []
+    pairs = lay.pairs(root, split, problems)
+    assert not problems and found == f"found: {len(pairs)} images"
+    return len(pairs), pairs[0][1]
 
 
 def _digest(root):
@@ -34,8 +44,8 @@ def test_deterministic(layouts, tmp_path):
 
 def test_voc_layout_palette_and_ignore_borders(layouts):
     root = layouts["voc"]
-    n, label = validate_seg("voc", root, "trainaug")
-    assert n == 5 and validate_seg("voc", root, "val")[0] == 3
+    n, label = _first("voc", root, "trainaug")
+    assert n == 5 and _first("voc", root, "val")[0] == 3
     with Image.open(label) as im:
         assert im.mode == "P" and im.getpalette()[:9] == voc_palette()[:9] == [0, 0, 0, 128, 0, 0, 0, 128, 0]
         lab = np.array(im)
@@ -43,26 +53,26 @@ def test_voc_layout_palette_and_ignore_borders(layouts):
 
 
 def test_cityscapes_and_ade_label_ranges(layouts):
-    n, label = validate_seg("cityscapes", layouts["cityscapes"], "train")
+    n, label = _first("cityscapes", layouts["cityscapes"], "train")
     assert n == 5 and label.name.endswith("_gtFine_labelTrainIds.png")
     assert np.array(Image.open(label)).max() <= 18
-    n, label = validate_seg("ade20k", layouts["ade20k"], "val")
+    n, label = _first("ade20k", layouts["ade20k"], "val")
     lab = np.array(Image.open(label))
     assert n == 3 and lab.min() >= 1 and lab.max() <= 150  # 0 ("other") is ignored by reduce_zero_label
 
 
 def test_missing_files_name_what_was_expected(layouts, tmp_path):
     with pytest.raises(BenchError, match=r"ImageSets/Segmentation/trainaug.txt: missing \(VOC2012 trainaug image list\)"):
-        validate_seg("voc", tmp_path, "trainaug")
+        LAYOUTS["voc"].present(tmp_path, "trainaug")
     broken = tmp_path / "city"
     (broken / "leftImg8bit" / "val" / "x").mkdir(parents=True)
     Image.new("RGB", (4, 4)).save(broken / "leftImg8bit" / "val" / "x" / "x_000000_000019_leftImg8bit.png")
     with pytest.raises(BenchError, match="x_000000_000019_gtFine_labelTrainIds.png: missing"):
-        validate_seg("cityscapes", broken, "val")
+        LAYOUTS["cityscapes"].present(broken, "val")
 
 
 def test_synthetic_davis_layout_and_determinism(tmp_path):
-    from harness.cli import main
+    from app.cli import main
     from harness.data.davis import annotation_files, frames, read_indexed, sequences
     assert main(["data", "synth", "--layout", "davis", "--out", str(tmp_path / "a"), "--n-train", "1", "--n-val", "2"]) == 0
     b = write_synthetic("davis", tmp_path / "b", n_train=1, n_val=2)
@@ -173,16 +183,15 @@ def test_voc_train_plus_aug_is_trainaug_in_the_same_order(tmp_path):
     """The synthetic VOC as mmseg's voc_aug.py leaves it: train.txt VOC's share, aug.txt the rest;
     `train+aug` (SlotCon's and DenseCL's construction) lists trainaug's images in trainaug's order, its
     first part labelled from SegmentationClass, the rest from SegmentationClassAug."""
-    from harness.data.seg import write_synthetic_voc
-    from harness.data.verify import _seg_pairs
+    from harness.data.voc import write_synthetic_voc
     root = write_synthetic_voc(tmp_path / "voc", n_train=30, n_val=2, size=(40, 48))
     lists = {n: (root / "ImageSets" / "Segmentation" / f"{n}.txt").read_text().split() for n in ("train", "aug", "trainaug")}
     assert len(lists["train"]) == 4 and lists["train"] + lists["aug"] == lists["trainaug"]  # round(30 x 1464 / 10582)
     problems: list[str] = []
-    pairs = _seg_pairs("voc", root, "train+aug", problems)
+    pairs = LAYOUTS["voc"].pairs(root, "train+aug", problems)
     assert not problems and [p[0].stem for p in pairs] == lists["trainaug"]
     assert {p[1].parent.name for p in pairs[:4]} == {"SegmentationClass"}
     assert {p[1].parent.name for p in pairs[4:]} == {"SegmentationClassAug"}
     (root / "ImageSets" / "Segmentation" / "aug.txt").write_text(lists["train"][0] + "\n")  # a list overlap
-    _seg_pairs("voc", root, "train+aug", problems)
+    LAYOUTS["voc"].pairs(root, "train+aug", problems)
     assert any("lists an image twice" in p for p in problems)

@@ -62,7 +62,7 @@ def test_corrupt_record_is_named(tmp_path):
 
 
 def test_leaderboard_mean_std_best(tmp_path, capsys):
-    from harness.cli import main
+    from app.cli import main
     for seed, ap in enumerate([30.0, 32.0]):
         _record(tmp_path, "mocov2", seed, ap)
     _record(tmp_path, "random", 0, 25.0, sha="cd" * 32)
@@ -79,7 +79,7 @@ def test_leaderboard_mean_std_best(tmp_path, capsys):
 
 def test_leaderboard_rerun_of_a_seed_replaces_it(tmp_path, capsys):
     import time
-    from harness.cli import main
+    from app.cli import main
     _record(tmp_path, "mocov2", 0, 10.0)
     time.sleep(1.1)  # records are stamped to the second
     _record(tmp_path, "mocov2", 0, 30.0)  # the same seed run again: the later record counts, once
@@ -90,7 +90,7 @@ def test_leaderboard_rerun_of_a_seed_replaces_it(tmp_path, capsys):
 
 def test_format_1_records_are_still_read_and_indexed(tmp_path, capsys):
     """A record written before the recipe/scale split (record_version 1, `profile`) is read as format 2."""
-    from harness.cli import main
+    from app.cli import main
     _record(tmp_path, "mocov2", 0, 30.0)
     old = {"record_version": 1, "method": "random", "checkpoint": "x", "checkpoint_sha256": "cd" * 32,
            "task": "coco_det", "protocol": "r50_fpn_4conv1fc_syncbn_1x", "protocol_version": 2,
@@ -121,7 +121,7 @@ def test_leaderboard_marks_the_lowest_of_a_lower_is_better_metric():
 def test_identity_is_the_weights_and_deterministic_tasks_count_one_seed(tmp_path, capsys):
     """Two files of the same weights (two homes) are one row; a task whose card says uses_seed: false
     (davis_vos) counts one seed however many were asked for, and says so."""
-    from harness.cli import main
+    from app.cli import main
     proto = TASKS.protocol("davis_vos", None)
     for k, (file_sha, seed) in enumerate([("aa" * 32, 0), ("bb" * 32, 1), ("aa" * 32, 2)]):
         staged, final = store.stage_run_dir(tmp_path, "davis_vos", proto, "mini", "mocov2", file_sha, seed)
@@ -142,7 +142,7 @@ def test_identity_is_the_weights_and_deterministic_tasks_count_one_seed(tmp_path
 def test_pretraining_seeds_of_one_recipe_pool_into_one_row(tmp_path, capsys):
     """Checkpoints DenseBench pre-trained with one recipe at seeds 0-2 are one row of 3 trials (each
     pre-training seed x downstream seed one trial); an imported checkpoint stays a row of its weights."""
-    from harness.cli import main
+    from app.cli import main
     proto = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x")
     for pseed, ap in ((0, 30.0), (1, 32.0), (2, 34.0), (None, 20.0)):
         sha = (f"{pseed}" if pseed is not None else "f") * 64

@@ -77,7 +77,7 @@ def test_missing_and_malformed_layout_errors(tmp_path, tiny_coco):
 
 
 def test_cli_synth(tmp_path, capsys):
-    from harness.cli import main
+    from app.cli import main
     assert main(["data", "synth", "--layout", "coco", "--out", str(tmp_path / "s"), "--n-train", "3", "--n-val", "2"]) == 0
     assert (tmp_path / "s" / "annotations" / "instances_train2017.json").is_file()
     assert not list(tmp_path.glob(".s.tmp*"))  # nothing half-written left behind
@@ -89,7 +89,7 @@ def test_synth_never_replaces_what_densebench_did_not_write(tmp_path, capsys):
     """`bench data synth --out DIR` used to rmtree DIR. Now: a folder without DenseBench's marker, or
     holding another layout or version, is refused and left untouched; our own set of the same layout
     and version is replaced atomically."""
-    from harness.cli import main
+    from app.cli import main
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.tex").write_text("precious")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.data.seg import write_synthetic_voc
-from harness.data.verify import require_valid, verify
+from harness.data import require_valid, verify
+from harness.data.voc import write_synthetic_voc
 from harness.errors import BenchError
 
 

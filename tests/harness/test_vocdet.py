@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from harness.data import vocdet
-from harness.data.verify import verify
+from harness.data import verify
 from harness.errors import BenchError
 
 

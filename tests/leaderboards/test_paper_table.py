@@ -2,7 +2,7 @@
 and seed noise."""
 import pytest
 
-from harness.cli import main
+from app.cli import main
 from leaderboards.paper_table import build, render, welch_p
 from leaderboards.published import all_tables
 

@@ -1,4 +1,4 @@
-"""The CPU stand-ins under which `bench perf --official` runs official code (pretrainers/official_steps.py):
+"""The CPU stand-ins under which `bench perf official` runs official code (pretrainers/official_steps.py):
 they change nothing but the distributed / CUDA plumbing, and undo themselves."""
 import torch
 import torch.nn.functional as F

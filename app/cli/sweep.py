@@ -1,0 +1,110 @@
+"""`bench sweep --table ID [--scale mini] [--seeds 0-2] [--jobs N] [--executor local|slurm|...]`: run what
+a paper table's measured rows need, skipping what is recorded, then print the table; on this machine
+(app.sweep) or as submitit jobs (app.sweep_submit); `--status` shows where it stands."""
+from __future__ import annotations
+
+import argparse
+import time
+
+from harness.args import positive, seed_list
+from harness.scales import SCALES
+from harness.threads import cpu_count
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run every (method, task, protocol, seed) a paper table needs, then print it")
+    p.add_argument("--table", required=True, help="a paper table (see `bench table ls`)")
+    p.add_argument("--scale", default="mini", choices=SCALES, help="recipes and protocols of this scale (default mini)")
+    p.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="pre-training = downstream seeds (default 0-2)")
+    p.add_argument("--jobs", type=positive, default=None, help="evaluations at once (default: one per 2 cores)")
+    p.add_argument("--dry-run", action="store_true", help="list the trials and which are recorded; run nothing")
+    p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local", "submitit-debug"],
+                   help="local (default): child processes here; slurm: submitit jobs (pre-training, then an array "
+                        "of evaluations depending on it); submitit-local/-debug: the same jobs on this machine")
+    p.add_argument("--cluster", default=None, help="YAML with the jobs' resources: sections pretrain and evaluate "
+                                                   "(partition, account, nodes, gpus_per_node, tasks_per_node, "
+                                                   "cpus_per_task, mem_gb, timeout_min, array_parallelism, ...)")
+    p.add_argument("--status", action="store_true", help="what is recorded, and the submitted jobs' states; run nothing")
+    p.add_argument("--results-root", default=None)
+    p.add_argument("--data-root", default=None)
+    p.set_defaults(fn=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from harness.errors import BenchError, did_you_mean
+    from app import sweep
+    from leaderboards.published import all_tables
+    tables = all_tables()
+    if args.table not in tables:
+        raise BenchError(f"--table '{args.table}': unknown{did_you_mean(args.table, tables)} (see `bench table ls`)")
+    if args.cluster and args.executor == "local":
+        raise BenchError(f"--cluster {args.cluster}: applies to the submitit executors (--executor slurm, "
+                         "submitit-local, submitit-debug), not to local")
+    if args.executor != "local" and not (args.dry_run or args.status):
+        from app.sweep_submit import check_executor
+        check_executor(args.executor, args.cluster)  # before anything is planned or written
+    trials = sweep.plan(tables[args.table], args.scale, args.seeds)
+    from harness.files import home
+    jobs_dir = home() / "sweeps" / f"{args.table}-{args.scale}-jobs"
+    if args.dry_run or args.status:
+        done = [sweep.recorded(t, args.scale, args.results_root, args.data_root) for t in trials]
+        for t, d in zip(trials, done):
+            print(f"{'recorded' if d else 'pending ':<8}  {t.method}/{t.recipe} seed {t.seed}  {t.task}/{t.protocol}")
+        print(f"{sum(done)} of {len(trials)} trials recorded")
+        if args.status:
+            _print_jobs(jobs_dir)
+        return
+    if args.executor != "local":
+        _submit(args, trials, jobs_dir)
+        return
+    log = home() / "sweeps" / f"{args.table}-{args.scale}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    jobs = args.jobs or max(1, cpu_count() // 2)
+    t0 = time.monotonic()
+    r = sweep.run(trials, args.scale, jobs, args.results_root, args.data_root, log)
+    print(f"{r['trials']} trials: {r['skipped']} recorded before, {r['ran']} run, {len(r['failed'])} failed "
+          f"in {(time.monotonic() - t0) / 60:.1f} min of wall time (log: {log})")
+    for f in r["failed"]:
+        print(f"  failed: bench {f}")
+    from app.cli.table import print_table
+    print_table(args.table, args.scale, args.results_root)
+    if r["failed"]:
+        raise BenchError(f"{len(r['failed'])} trials failed; see {log}")
+
+
+def _submit(args: argparse.Namespace, trials: list, jobs_dir) -> None:
+    from harness.errors import BenchError
+    from harness.runs import checkpoint_path
+    from app import sweep, sweep_submit
+    cluster = sweep_submit.check_executor(args.executor, args.cluster)
+    pending = [t for t in trials if not sweep.recorded(t, args.scale, args.results_root, args.data_root)]
+    common = [*(["--results-root", str(args.results_root)] if args.results_root else []),
+              *(["--data-root", str(args.data_root)] if args.data_root else [])]
+    groups: dict = {}
+    for t in pending:
+        groups.setdefault((t.method, t.recipe, t.seed), []).append([*t.run_args(args.scale), *common])
+    needed = {g for g in groups if not checkpoint_path(g[0], g[1], g[2], args.data_root).exists()}
+    man = sweep_submit.submit(groups, needed, args.executor, cluster, jobs_dir, args.data_root)
+    n_pre = len(needed)
+    print(f"{len(trials)} trials: {len(trials) - len(pending)} recorded before; submitted {n_pre} pre-trainings and "
+          f"{len(pending)} evaluations ({args.executor}; jobs and logs in {jobs_dir})")
+    if args.executor == "slurm":
+        print(f"follow with: bench sweep --table {args.table} --scale {args.scale} --status")
+        return
+    failed = [j for j in man["jobs"] if j.get("error")]
+    for j in failed:
+        print(f"  failed: bench {' '.join(j['args'])}: {j['error']}")
+    from app.cli.table import print_table
+    print_table(args.table, args.scale, args.results_root)
+    if failed:
+        raise BenchError(f"{len(failed)} jobs failed; their logs are in {jobs_dir}")
+
+
+def _print_jobs(jobs_dir) -> None:
+    from app.sweep_submit import status
+    jobs = status(jobs_dir)
+    if not jobs:
+        print(f"no submitted jobs ({jobs_dir / 'manifest.json'} absent)")
+        return
+    for j in jobs:
+        print(f"job {j['job_id']:<12} {j['state']:<10} bench {' '.join(j['args'][:3])} ...")

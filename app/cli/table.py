@@ -1,0 +1,48 @@
+"""`bench table ls` and `bench table ID`: a seed paper's table with DenseBench's measured rows beside
+the published ones (leaderboards.paper_table)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness.scales import SCALES
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table", help="a paper's table: published rows and DenseBench's measured rows side by side")
+    p.add_argument("id", metavar="ID|ls", help="a paper table (see `bench table ls`), or ls")
+    p.add_argument("--scale", default="mini", choices=SCALES, help="measured rows of this scale (default mini)")
+    p.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"])
+    p.add_argument("--all-versions", action="store_true",
+                   help="also show rows of recipe versions other than the current one (left out by default: superseded)")
+    p.add_argument("--results-root", default=None)
+    p.set_defaults(fn=_table)
+
+
+def _table(args: argparse.Namespace) -> None:
+    from harness.errors import BenchError, did_you_mean
+    from leaderboards.published import all_tables
+    tables = all_tables()
+    if args.id == "ls":
+        for tid, t in tables.items():
+            measured = sum(c.measured for c in t.columns)
+            print(f"  {tid:<26} {t.table:<32} {len(t.rows):>3} rows, {measured}/{len(t.columns)} columns measurable  {t.paper}")
+        return
+    if args.id not in tables:
+        raise BenchError(f"unknown paper table '{args.id}'{did_you_mean(args.id, tables)} (see `bench table ls`)")
+    print_table(args.id, args.scale, args.results_root, args.format, args.all_versions)
+
+
+def print_table(table_id: str, scale: str, results_root: str | None, fmt: str = "md", all_versions: bool = False) -> None:
+    """Print a paper table (published rows and the store's measured rows of `scale`); the rows of
+    recipe versions other than the current one are named on stderr (csv / latex / html stay one table)."""
+    from harness import store
+    from leaderboards.paper_table import lines_for, render
+    from leaderboards.published import all_tables
+    t = all_tables()[table_id]
+    left_out: list[str] = []
+    lines = lines_for(t, store.iter_records(results_root), scale, all_versions, left_out)
+    print(render(t, lines, scale, fmt), end="")
+    if left_out:
+        print(f"left out, not the current version of their recipe: {', '.join(left_out)} (--all-versions shows them)",
+              file=sys.stderr)

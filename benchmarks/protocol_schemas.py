@@ -1,0 +1,127 @@
+"""The typed shape of each task family's protocol settings (what `paper`, and `paper` updated by
+`mini`, must hold), read strictly by harness.protocol when the protocols are listed: an unknown,
+misspelled or missing key is a one-line error naming the file and the key, at `bench ls` /
+`bench protocol show` time, never mid-run. A task card names its schema (`_task.yaml: schema:
+module:Class`); this module imports nothing heavy, so listing stays instant.
+
+The framework subtrees (`detectron2:` config keys, mmseg `model:` and pipelines, optimizer and lr
+scheduler dicts) are the frameworks' own vocabulary, passed through as dicts and checked by the
+framework when the config is built (`bench protocol show --resolved`, and before any work of a run).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+# ------------------------------------------------------------------ Detectron2: coco_det, coco_det_c4, voc_det
+@dataclass(frozen=True)
+class DetectionDataset:
+    layout: Literal["coco", "voc_det"]
+    train: str
+    test: str
+    num_classes: int                             # checked against the data set's classes
+    classes: str | tuple[str, ...] | None = None  # voc_det: 'voc' (the 20) or the protocol's own list
+    synth: dict | None = None                    # mini: the synthetic set's parameters
+
+
+@dataclass(frozen=True)
+class Detectron2Protocol:
+    base: str                                    # Detectron2 model-zoo config the overlay starts from
+    dataset: DetectionDataset
+    detectron2: dict                             # config keys over the base (Detectron2's own names)
+    evaluator: Literal["coco", "voc"] = "coco"
+    trials: int = 1                              # seeds 0..trials-1 when a run names none (voc_det: 5)
+
+
+# ------------------------------------------------------------------ mmsegmentation: voc_seg, cityscapes_seg, ade_seg, voc_aspp_frozen
+@dataclass(frozen=True)
+class SegmentationDataset:
+    layout: Literal["voc", "cityscapes", "ade20k"]
+    train: str
+    test: str
+    reduce_zero_label: bool = False
+    synth: dict | None = None
+
+
+@dataclass(frozen=True)
+class DataPreprocessor:
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    stats_scale: int                             # 255: mean/std on the pixels' 0-255 scale; 1: 0-1 statistics
+    bgr_to_rgb: bool = True
+    pad_val: int = 0
+    seg_pad_val: int = 255
+
+
+@dataclass(frozen=True)
+class SegmentationSchedule:
+    iters: int
+    batch_size: int                              # the global batch (divided among processes)
+    optimizer: dict                              # mmengine optimizer config
+    lr: tuple[dict, ...]                         # mmengine param schedulers
+    workers: int = 2
+    log_interval: int = 50
+
+
+@dataclass(frozen=True)
+class MMSegProtocol:
+    dataset: SegmentationDataset
+    data_preprocessor: DataPreprocessor
+    crop: tuple[int, ...]
+    train_pipeline: tuple[dict, ...]
+    test_pipeline: tuple[dict, ...]
+    model: dict                                  # mmseg model config
+    schedule: SegmentationSchedule
+    frozen: bool = False                         # the backbone is not trained (and checked unchanged)
+
+
+# ------------------------------------------------------------------ features read by the label-free probes
+@dataclass(frozen=True)
+class Features:
+    stage: Literal["layer1", "layer2", "layer3", "layer4"]
+    output_stride: int
+    embedding: Literal["never", "if_exported"] = "never"   # a checkpoint's exported pixel embedding first
+
+
+# ------------------------------------------------------------------ davis_vos
+@dataclass(frozen=True)
+class DavisDataset:
+    layout: Literal["davis"]
+    split: str
+    synth: dict | None = None
+
+
+@dataclass(frozen=True)
+class Propagation:
+    first_frame: bool
+    n_context: int
+    topk: int
+    temperature: float
+    radius: int
+    coord_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class DavisProtocol:
+    dataset: DavisDataset
+    features: Features
+    propagation: Propagation
+
+
+# ------------------------------------------------------------------ voc_retrieval
+@dataclass(frozen=True)
+class RetrievalDataset:
+    layout: Literal["voc"]
+    database: str
+    query: str
+    synth: dict | None = None
+
+
+@dataclass(frozen=True)
+class RetrievalProtocol:
+    dataset: RetrievalDataset
+    features: Features
+    k: int
+
+
