@@ -42,7 +42,7 @@ _SPLIT_KEYS = ("train", "test", "split", "database", "query")  # protocol `datas
 
 
 def check_data(task_name: str, protocol_ref: str | None, scale: str, data_root: str | None) -> None:
-    """At scale paper: the protocol's real data set is present and valid (harness.data.verify, whose
+    """At scale paper: the protocol's real data set is present and valid (harness.data.verifier, whose
     stamp makes a second check cheap), before any pre-training, lock or run folder exists. At mini the
     synthetic data is made when the task runs."""
     if scale != "paper":

@@ -35,7 +35,7 @@ def _verify(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from harness.data import layout, real_root, verify
-    from harness.data.verify import describe
+    from harness.data.verifier import describe
     from harness.errors import BenchError
     lay = layout(args.layout)
     for split in args.split or ():  # every argument before any decoding

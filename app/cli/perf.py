@@ -102,6 +102,9 @@ def _official(args: argparse.Namespace) -> None:
     from app.perf.official import adapters, compare_in_subprocess
     if args.method not in adapters():
         raise BenchError(f"--method {args.method}: no official adapter (one of {', '.join(sorted(adapters()))})")
+    from pathlib import Path
+    if not Path(args.dir).is_dir():  # before the measuring subprocess and its synthetic data
+        raise BenchError(f"DIR {args.dir}: not a folder (expected a checkout of {args.method}'s official repository)")
     r = compare_in_subprocess(args.method, args.dir, args.steps, args.batch)
     if args.json:
         print(json.dumps(r))

@@ -32,8 +32,8 @@ def coco_paths(root: str | os.PathLike, split: str) -> tuple[Path, Path]:
 
 def validate_coco(root: str | os.PathLike, split: str) -> dict:
     """Check a COCO split up front (every annotation well formed, every image present and decoding:
-    harness.data.verify) and return its instances json."""
-    from harness.data.verify import require_valid
+    harness.data.verifier) and return its instances json."""
+    from harness.data.verifier import require_valid
     require_valid(COCO, root, split)
     return json.loads(coco_paths(root, split)[1].read_text())
 
@@ -170,6 +170,13 @@ def _annotation_problems(root: Path, split: str, problems: list[str]) -> list[Pa
 class Coco(Layout):
     name, folder, splits, how_to_get = "coco", "coco", ("train", "val"), HOW_TO_GET
 
+    def missing(self, root: Path, split: str) -> str:
+        try:  # COCO's own message names the files it expected
+            coco_paths(root, split)
+        except BenchError as e:
+            return str(e)
+        return super().missing(root, split)
+
     def problems(self, root: Path, split: str) -> list[str]:
         return problems(root, split)
 
@@ -177,7 +184,7 @@ class Coco(Layout):
         return f"found: {coco_paths(root, split)[1]}"
 
     def images(self, root: Path, split: str) -> list[Path]:
-        from harness.data.verify import require_valid
+        from harness.data.verifier import require_valid
         require_valid(self, root, split)  # every image present and decoding, before any training
         return image_files(root, split)
 

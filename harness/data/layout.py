@@ -3,7 +3,7 @@ ImageNet), each in its own module, collected in the plain dict `harness.data.LAY
 
 A layout knows its folder under the data root, its splits, how a split's files are found (`images`
 for pre-training), what is wrong with a split on disk (`problems`, what `bench data verify` lists and
-harness.data.verify checks before a run) and how to write a synthetic copy in the same layout
+harness.data.verifier checks before a run) and how to write a synthetic copy in the same layout
 (`write_synthetic`). Adding a layout is one module with one subclass, and one line in LAYOUTS.
 Layout modules import their heavy libraries (OpenCV, Pillow, pycocotools) where they use them, so
 that collecting LAYOUTS costs nothing to a command that needs none of them (`bench davis-score`).
@@ -33,6 +33,10 @@ class Layout:
         if split not in self.splits:
             raise BenchError(f"{self.name} split '{split}' is not one of {', '.join(self.splits)}")
         return split
+
+    def missing(self, root: Path, split: str) -> str:
+        """The problem of a root that is no folder (a layout may name the files it expected there)."""
+        return f"{root}: not a directory (expected the {self.name} data set root{': ' + self.how_to_get if self.how_to_get else ''})"
 
     def problems(self, root: Path, split: str) -> list[str]:
         """Every problem of `split` under `root` (one line each, naming the file and what was expected)."""

@@ -50,7 +50,7 @@ class Voc(SegLayout):
         return out
 
     def images(self, root: Path, split: str) -> list[Path]:
-        from harness.data.verify import require_valid
+        from harness.data.verifier import require_valid
         require_valid(self, root, split)
         return sorted({img for img, _ in self.pairs(root, split, [])})
 

@@ -1,3 +1,5 @@
+import re
+
 from app.cli import main
 
 
@@ -12,7 +14,7 @@ def test_doctor_reports_frameworks_and_data(tmp_path, tiny_coco, capsys, monkeyp
     (tmp_path / "root" / "coco").symlink_to(tiny_coco)
     assert main(["doctor", "--data-root", str(tmp_path / "root")]) == 0
     out = capsys.readouterr().out
-    assert "coco train  found" in out and "coco val    found" in out
+    assert re.search(r"coco train\s+found: ", out) and re.search(r"coco val\s+found: ", out)
     (tmp_path / "empty").mkdir()
     assert main(["doctor", "--data-root", str(tmp_path / "empty")]) == 0
     assert "missing: COCO train2017: expected" in capsys.readouterr().out

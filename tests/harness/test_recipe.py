@@ -151,12 +151,15 @@ def test_a_recipe_extends_one_of_the_file_beside_it(tmp_path):
     from harness.registry import METHODS
     pp, pc = (METHODS.card(m).recipe("paper") for m in ("pixpro", "pixcontrast"))
     a, b = pp.identity(), pc.identity()
+    assert (a.pop("method"), b.pop("method")) == ("pixpro", "pixcontrast")
     assert b["params"].pop("tau") == 0.3 and "tau" not in a["params"] and a == b
     (tmp_path / "a.yaml").write_text("method: a\ndescription: d\nexport_encoder: online\nsource: s\n"
                                      "recipes:\n  x: {extends: b/y}\n")
     (tmp_path / "b.yaml").write_text("method: b\ndescription: d\nexport_encoder: online\nsource: s\n"
-                                     "recipes:\n  y: {extends: a/x}\n  z: {extends: c/q}\n")
+                                     "recipes:\n  y: {extends: a/x}\n")
+    (tmp_path / "d.yaml").write_text("method: d\ndescription: d\nexport_encoder: online\nsource: s\n"
+                                     "recipes:\n  z: {extends: c/q}\n")
     with pytest.raises(BenchError, match=r"recipes.y.extends: 'a/x' is not another recipe of .*a.yaml"):
         load_card(tmp_path / "a.yaml", "a")
     with pytest.raises(BenchError, match=r"recipes.z.extends: 'c/q': no recipe file .*c.yaml beside this one"):
-        load_card(tmp_path / "b.yaml", "b")
+        load_card(tmp_path / "d.yaml", "d")

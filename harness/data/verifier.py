@@ -25,7 +25,7 @@ def verify(layout: Layout, root: str | os.PathLike, split: str) -> list[str]:
     root = Path(root)
     layout.check_split(split)
     if not root.is_dir():
-        return [f"{root}: not a directory (expected the {layout.name} data set root{': ' + layout.how_to_get if layout.how_to_get else ''})"]
+        return [layout.missing(root, split)]
     return layout.problems(root, split)[:MAX_PROBLEMS]
 
 
