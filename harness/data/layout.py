@@ -11,13 +11,14 @@ that collecting LAYOUTS costs nothing to a command that needs none of them (`ben
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError
 
 
-class Layout:
+class Layout(ABC):
     """A data set's on-disk layout. Subclasses set name, folder, splits and override the methods."""
     name: str = ""
     folder: str = ""                 # under the data root (mmsegmentation's and Detectron2's defaults)
@@ -38,13 +39,13 @@ class Layout:
         """The problem of a root that is no folder (a layout may name the files it expected there)."""
         return f"{root}: not a directory (expected the {self.name} data set root{': ' + self.how_to_get if self.how_to_get else ''})"
 
+    @abstractmethod
     def problems(self, root: Path, split: str) -> list[str]:
         """Every problem of `split` under `root` (one line each, naming the file and what was expected)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def present(self, root: Path, split: str) -> str:
         """A cheap look (no decoding), for `bench doctor`: what was found, or a BenchError saying what is missing."""
-        raise NotImplementedError
 
     def images(self, root: Path, split: str) -> list[Path]:
         """Sorted image files a pre-trainer reads (labels unused)."""

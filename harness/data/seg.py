@@ -14,6 +14,7 @@ shortcut and share the image as road, sidewalk and building do.
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -35,9 +36,9 @@ class SegLayout(Layout):
     0..n_classes-1 and 255 (ignore)."""
     n_classes: int = 0
 
+    @abstractmethod
     def pairs(self, root: Path, split: str, problems: list[str]) -> list[tuple[Path, Path]]:
         """(image, label) paths a split lists; what is missing is recorded in `problems`."""
-        raise NotImplementedError
 
     def problems(self, root: Path, split: str) -> list[str]:
         out: list[str] = []
