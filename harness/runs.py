@@ -58,7 +58,7 @@ def check_data(task_name: str, protocol_ref: str | None, scale: str, data_root: 
             require_valid(ds["layout"], root, ds[k])
 
 
-def _data_identity(recipe: Any) -> Any:
+def data_identity(recipe: Any) -> Any:
     """What the pre-training data is, without where it lies: a synthetic set's folder name (its
     version and parameters' hash), or a real set's layout and split. Nothing is read or written."""
     if recipe.train is None:
@@ -88,7 +88,7 @@ def _entry(method_name: str, recipe_name: str, seed: int, data_root: str | None,
     import torch
     recipe = with_overrides(METHODS.card(method_name).recipe(recipe_name), overrides)
     ident: dict[str, Any] = {"method": method_name, "recipe": recipe.identity(), "seed": seed,
-                             "data": _data_identity(recipe)}
+                             "data": data_identity(recipe)}
     if not torch.cuda.is_available():
         # on CPU the intra-op thread count changes the bits of training; on GPUs it does not, and the
         # processes that look a checkpoint up (an evaluation job, another node) need not share it
