@@ -26,6 +26,7 @@ import yaml
 from PIL import Image
 
 from benchmarks import davis_score
+from benchmarks.protocol_schemas import Propagation
 from harness.api import RunContext, Task, TaskResult
 from harness.backbone import embed
 from harness.embedding import probe_features
@@ -69,7 +70,7 @@ def propagate_frame(query: torch.Tensor, ctx_feats: list[torch.Tensor], ctx_labe
 
 
 def propagate_sequence(net: torch.nn.Module, frame_files: list[Path], first: np.ndarray, n_objects: int,
-                       p: dict[str, Any], device: torch.device, norm: dict[str, Any],
+                       p: Propagation, device: torch.device, norm: dict[str, Any],
                        stage: str | None) -> list[np.ndarray]:
     """Predicted label maps (uint8 [H, W]) for every frame; the first is the given annotation."""
     H, W = first.shape
@@ -82,12 +83,12 @@ def propagate_sequence(net: torch.nn.Module, frame_files: list[Path], first: np.
             onehot = F.one_hot(torch.from_numpy(first.astype(np.int64)).clamp(max=n_objects), n_objects + 1)
             lab = F.interpolate(onehot.permute(2, 0, 1)[None].float(), (h, w), mode="area")[0].to(device)
         else:
-            ctx = list(range(max(0, t - p["n_context"]), t))
-            use_first = p["first_frame"] and 0 not in ctx
+            ctx = list(range(max(0, t - p.n_context), t))
+            use_first = p.first_frame and 0 not in ctx
             idx = ([0] if use_first else []) + ctx
-            restricted = [not (i == 0 and p["first_frame"]) for i in idx]
+            restricted = [not (i == 0 and p.first_frame) for i in idx]
             lab = propagate_frame(feat, [feats[i] for i in idx], [labels[i] for i in idx], restricted,
-                                  p["topk"], p["temperature"], p["radius"], p.get("coord_weight", 0.0))
+                                  p.topk, p.temperature, p.radius, p.coord_weight)
             up = F.interpolate(lab[None], (H, W), mode="bilinear", align_corners=False)[0]
             preds.append(up.argmax(0).byte().cpu().numpy())
         feats.append(feat)
@@ -97,14 +98,14 @@ def propagate_sequence(net: torch.nn.Module, frame_files: list[Path], first: np.
 
 class DavisVOS(Task):
     def run(self, ctx: RunContext) -> TaskResult:
-        spec, ck = ctx.spec, ctx.checkpoint
-        root = ctx.data("davis", spec["dataset"].get("synth"))
+        settings, ck = ctx.settings, ctx.checkpoint  # a DavisProtocol
+        root = ctx.data("davis", settings.dataset.synth)
         device = torch.device(ctx.device)
         torch.manual_seed(ctx.seed)  # propagation is deterministic; the seed is recorded for uniformity
-        net, stage, features_note = probe_features(ck, spec["features"])
+        net, stage, features_note = probe_features(ck, settings.features)
         net = net.to(device)
         pred_dir = ctx.out_dir / "predictions"
-        split = spec["dataset"]["split"]
+        split = settings.dataset.split
         require_valid("davis", root, split)  # every frame decodes, annotation sizes and modes agree
         for seq in sequences(root, split):
             ann = annotation_files(root, seq)
@@ -112,12 +113,12 @@ class DavisVOS(Task):
             first = np.where(first == 255, 0, first)
             n = int(first.max())
             files = frames(root, seq)
-            preds = propagate_sequence(net, files, first, n, spec["propagation"], device, ck.normalization, stage)
+            preds = propagate_sequence(net, files, first, n, settings.propagation, device, ck.normalization, stage)
             for f, lab in zip(files, preds):
                 write_indexed(pred_dir / seq / f"{f.stem}.png", lab)
         glob, rows = davis_score.evaluate(root, pred_dir, split)
         g, s = davis_score.write_csvs(ctx.out_dir, split, glob, rows)
         metrics = {k: round(100 * v, 2) for k, v in glob.items()}  # percent, as papers report
-        return TaskResult(metrics, yaml.safe_dump(spec, sort_keys=False),
+        return TaskResult(metrics, yaml.safe_dump(ctx.spec, sort_keys=False),
                           notes={"conversion": features_note},
                           artefacts={"predictions": "predictions", "global_csv": g.name, "per_sequence_csv": s.name})

@@ -25,6 +25,7 @@ import torch
 
 from benchmarks import d2_adapter
 from benchmarks.d2_adapter import has_compiled_ops
+from benchmarks.protocol_schemas import DetectionDataset, Detectron2Protocol
 from harness.api import RunContext, Task, TaskResult
 from harness.files import atomic_write_text
 from harness.schema import stable_hash
@@ -46,10 +47,10 @@ def register_coco(root: Path, split: str) -> tuple[str, int]:
     return name, len(data["categories"])
 
 
-def voc_classes(ds: dict[str, Any]) -> tuple[str, ...]:
-    """The class names of a VOC detection protocol: `dataset.classes` (a list), or 'voc' for the 20."""
+def voc_classes(ds: DetectionDataset) -> tuple[str, ...]:
+    """The class names of a VOC detection protocol: `dataset.classes` (a list), or 'voc' (or none) for the 20."""
     from harness.data.vocdet import VOC_CLASSES
-    return VOC_CLASSES if ds.get("classes", "voc") == "voc" else tuple(ds["classes"])
+    return VOC_CLASSES if ds.classes in (None, "voc") else tuple(ds.classes)
 
 
 def register_voc(root: Path, split: str, classes: tuple[str, ...]) -> tuple[list[str], int]:
@@ -71,15 +72,15 @@ def register_voc(root: Path, split: str, classes: tuple[str, ...]) -> tuple[list
     return names, len(classes)
 
 
-def register(ds: dict[str, Any], root: Path, split: str) -> tuple[list[str], int]:
+def register(ds: DetectionDataset, root: Path, split: str) -> tuple[list[str], int]:
     """Register a protocol's data split with Detectron2: (dataset names, number of classes)."""
-    if ds["layout"] == "voc_det":
+    if ds.layout == "voc_det":
         return register_voc(root, split, voc_classes(ds))
     name, ncls = register_coco(root, split)
     return [name], ncls
 
 
-def build_cfg(spec: dict[str, Any], train_name: str | list[str], test_name: str | list[str], weights: str,
+def build_cfg(p: Detectron2Protocol, train_name: str | list[str], test_name: str | list[str], weights: str,
               out_dir: Path | str, seed: int, device: str):
     """The Detectron2 CfgNode of a resolved protocol (`paper` or `mini`): the model-zoo `base` file,
     then the protocol's `detectron2` overrides, then the run's data, weights, device and seed."""
@@ -87,11 +88,11 @@ def build_cfg(spec: dict[str, Any], train_name: str | list[str], test_name: str 
     from detectron2.config import CfgNode, get_cfg
     d2_adapter.register_res5_extra_norm()
     cfg = get_cfg()
-    cfg.merge_from_file(model_zoo.get_config_file(spec["base"]))
-    cfg.merge_from_other_cfg(CfgNode(spec["detectron2"]))
+    cfg.merge_from_file(model_zoo.get_config_file(p.base))
+    cfg.merge_from_other_cfg(CfgNode(p.detectron2))
     as_tuple = lambda n: tuple(n) if isinstance(n, (list, tuple)) else (n,)  # noqa: E731
     cfg.DATASETS.TRAIN, cfg.DATASETS.TEST = as_tuple(train_name), as_tuple(test_name)
-    cfg.MODEL.ROI_HEADS.NUM_CLASSES = spec["dataset"]["num_classes"]  # checked against the data set
+    cfg.MODEL.ROI_HEADS.NUM_CLASSES = p.dataset.num_classes  # checked against the data set
     cfg.MODEL.WEIGHTS = weights
     cfg.MODEL.DEVICE = device
     cfg.OUTPUT_DIR = str(out_dir)
@@ -154,7 +155,7 @@ def _evaluator(kind: str, dataset_name: str, out_dir: str):
     return COCOEvaluator(dataset_name, output_dir=os.path.join(out_dir, "inference"), use_fast_impl=has_compiled_ops())
 
 
-def _train_and_eval(cfg, out_dir: str, ds: dict[str, Any], data: list[tuple[str, str]], evaluator: str) -> None:
+def _train_and_eval(cfg, out_dir: str, ds: DetectionDataset, data: list[tuple[str, str]], evaluator: str) -> None:
     """Runs in every Detectron2 process (detectron2.engine.launch); rank 0 writes metrics.json.
     data: (root, split) pairs of the protocol's dataset `ds` to register in this process."""
     from detectron2.engine import DefaultTrainer
@@ -201,23 +202,23 @@ class Detectron2Det(Task):
 
     def run(self, ctx: RunContext) -> TaskResult:
         from detectron2.engine import launch
-        spec = ctx.spec
-        ds = spec["dataset"]
+        p = ctx.settings  # a Detectron2Protocol
+        ds = p.dataset
         ngpu = torch.cuda.device_count()
         weights = ctx.out_dir / "backbone_d2.pkl"
-        probe = build_cfg(spec, "<train>", "<test>", str(weights), ctx.out_dir, ctx.seed, "cpu")
+        probe = build_cfg(p, "<train>", "<test>", str(weights), ctx.out_dir, ctx.seed, "cpu")
         ctx.require_depth(probe.MODEL.RESNETS.DEPTH)  # before any data is made or converted
-        root = ctx.data(ds["layout"], ds.get("synth"))
-        train_names, ncls = register(ds, root, ds["train"])
-        test_names, _ = register(ds, root, ds["test"])
-        if ncls != ds["num_classes"]:
-            raise BenchError(f"{root}: {ncls} classes in its {ds['train']} split; protocol "
-                             f"{ctx.protocol.full_id} ({ctx.scale}) expects dataset.num_classes {ds['num_classes']}")
-        data = [(str(root), ds["train"]), (str(root), ds["test"])]
+        root = ctx.data(ds.layout, ds.synth)
+        train_names, ncls = register(ds, root, ds.train)
+        test_names, _ = register(ds, root, ds.test)
+        if ncls != ds.num_classes:
+            raise BenchError(f"{root}: {ncls} classes in its {ds.train} split; protocol "
+                             f"{ctx.protocol.full_id} ({ctx.scale}) expects dataset.num_classes {ds.num_classes}")
+        data = [(str(root), ds.train), (str(root), ds.test)]
         report = write_detectron2(ctx.checkpoint.state, weights)
-        cfg = build_cfg(spec, train_names, test_names, str(weights), ctx.out_dir, ctx.seed, "cuda" if ngpu else "cpu")
+        cfg = build_cfg(p, train_names, test_names, str(weights), ctx.out_dir, ctx.seed, "cuda" if ngpu else "cpu")
         (ctx.out_dir / "config.yaml").write_text(cfg.dump())
-        args = (cfg, str(ctx.out_dir), ds, data, spec.get("evaluator", "coco"))
+        args = (cfg, str(ctx.out_dir), ds, data, p.evaluator)
         if ngpu > 1:
             launch(_train_and_eval, ngpu, dist_url="auto", args=args)
         else:
@@ -227,10 +228,10 @@ class Detectron2Det(Task):
                           notes={"conversion": report.summary(), **res["load"],
                                  "detectron2_compiled_ops": has_compiled_ops(),
                                  **({"coco_eval_backend": d2_adapter.coco_eval_backend()}
-                                    if spec.get("evaluator", "coco") == "coco" else {})},
+                                    if p.evaluator == "coco" else {})},
                           artefacts={"config": "config.yaml", "log": "log.txt", "weights": "backbone_d2.pkl"})
 
-    def framework_config(self, spec: dict[str, Any], scale: str) -> str:
+    def framework_config(self, settings: Any, scale: str) -> str:
         """The CfgNode Detectron2 receives, data set names, weights and output folder as placeholders."""
-        return build_cfg(spec, "<train split>", "<test split>", "<checkpoint converted to Detectron2>.pkl",
+        return build_cfg(settings, "<train split>", "<test split>", "<checkpoint converted to Detectron2>.pkl",
                          "<run folder>", 0, "cuda").dump()

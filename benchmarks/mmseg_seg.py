@@ -28,21 +28,21 @@ class MMSegTask(Task):
     def run(self, ctx: RunContext) -> TaskResult:
         from benchmarks.mm_compat import mmcv_ops_kind
         from benchmarks.mmseg_hooks import register_once
-        spec = ctx.spec
-        ds = spec["dataset"]
-        ctx.require_depth(spec["model"]["backbone"]["depth"])
-        root = ctx.data(ds["layout"], ds.get("synth"))
-        require_valid(ds["layout"], root, ds["train"])  # every file decodes, sizes agree, labels in range
-        require_valid(ds["layout"], root, ds["test"])
+        p = ctx.settings  # an MMSegProtocol
+        ds = p.dataset
+        ctx.require_depth(p.model["backbone"]["depth"])
+        root = ctx.data(ds.layout, ds.synth)
+        require_valid(ds.layout, root, ds.train)  # every file decodes, sizes agree, labels in range
+        require_valid(ds.layout, root, ds.test)
         world = int(os.environ.get("WORLD_SIZE", "1"))  # the processes mmengine's launcher will join
-        batch = {"global": spec["schedule"]["batch_size"], "per_process": per_process_batch(spec, world),
+        batch = {"global": p.schedule.batch_size, "per_process": per_process_batch(p, world),
                  "world_size": world}
         weights = ctx.out_dir / "backbone_mmseg.pth"
         report = write_mmseg(ctx.checkpoint.state, weights)
         register_once()
         from mmengine.config import Config
         from mmengine.runner import Runner
-        d = build_config(spec, root, str(weights), ctx.out_dir, ctx.seed, ctx.device, world)
+        d = build_config(p, root, str(weights), ctx.out_dir, ctx.seed, ctx.device, world)
         d["launcher"] = "pytorch" if world > 1 else "none"
         cfg = Config(d)
         cfg.dump(str(ctx.out_dir / "config.py"))
@@ -59,8 +59,8 @@ class MMSegTask(Task):
                                  "backbone_unchanged_by_training": unchanged, "batch": batch},
                           artefacts={"config": "config.py", "weights": "backbone_mmseg.pth"})
 
-    def framework_config(self, spec: dict[str, Any], scale: str) -> str:
+    def framework_config(self, settings: Any, scale: str) -> str:
         """The mmengine config (as on a GPU; paths as placeholders), as YAML."""
-        root = f"<data root>/{LAYOUT_DIRS[spec['dataset']['layout']]}"
-        d = build_config(spec, root, "<checkpoint converted to mmseg>.pth", "<run folder>", 0, "cuda")
+        root = f"<data root>/{LAYOUT_DIRS[settings.dataset.layout]}"
+        d = build_config(settings, root, "<checkpoint converted to mmseg>.pth", "<run folder>", 0, "cuda")
         return yaml.safe_dump(to_data(d), sort_keys=False)

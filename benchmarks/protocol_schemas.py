@@ -49,7 +49,7 @@ class DataPreprocessor:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     stats_scale: int                             # 255: mean/std on the pixels' 0-255 scale; 1: 0-1 statistics
-    bgr_to_rgb: bool = True
+    bgr_to_rgb: bool                             # required: mmseg's default (false) is not the usual setting
     pad_val: int = 0
     seg_pad_val: int = 255
 

@@ -101,7 +101,7 @@ def qualitative_grid(queries: list[tuple[Path, np.ndarray]], neighbours: list[li
 
 
 class VocRetrieval(Task):
-    def _segments(self, net: torch.nn.Module, stage: str | None, root: Path, split: str, spec: dict[str, Any],
+    def _segments(self, net: torch.nn.Module, stage: str | None, root: Path, split: str, k: int,
                   seed: int, device: torch.device, norm: dict[str, Any]) -> list[tuple[Path, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         from harness.data.voc import VOC
         out = []
@@ -109,22 +109,22 @@ class VocRetrieval(Task):
             with Image.open(img_path) as im, Image.open(lab_path) as lab:
                 label = np.array(lab)
                 feat = embed(net, im, norm, stage, device)
-            desc, major, seg = image_segments(feat, label, spec["k"], seed * 100_003 + i, len(VOC_CLASSES))
+            desc, major, seg = image_segments(feat, label, k, seed * 100_003 + i, len(VOC_CLASSES))
             out.append((img_path, desc, major, seg, label))
         return out
 
     def run(self, ctx: RunContext) -> TaskResult:
         import faiss
-        spec, ck, seed = ctx.spec, ctx.checkpoint, ctx.seed
-        ds = spec["dataset"]
-        root = ctx.data("voc", ds.get("synth"))
-        require_valid("voc", root, ds["database"])  # every file decodes, sizes agree, labels in range
-        require_valid("voc", root, ds["query"])
+        settings, ck, seed = ctx.settings, ctx.checkpoint, ctx.seed  # a RetrievalProtocol
+        ds = settings.dataset
+        root = ctx.data("voc", ds.synth)
+        require_valid("voc", root, ds.database)  # every file decodes, sizes agree, labels in range
+        require_valid("voc", root, ds.query)
         device = torch.device(ctx.device)
-        net, stage, features_note = probe_features(ck, spec["features"])
+        net, stage, features_note = probe_features(ck, settings.features)
         net = net.to(device)
-        db = self._segments(net, stage, root, ds["database"], spec, seed, device, ck.normalization)
-        queries = self._segments(net, stage, root, ds["query"], spec, seed + 1, device, ck.normalization)
+        db = self._segments(net, stage, root, ds.database, settings.k, seed, device, ck.normalization)
+        queries = self._segments(net, stage, root, ds.query, settings.k, seed + 1, device, ck.normalization)
         db_desc = np.concatenate([d[1] for d in db])
         db_label = np.concatenate([d[2] for d in db])
         db_owner = np.concatenate([[(i, s) for s in range(len(d[1]))] for i, d in enumerate(db)])
@@ -148,7 +148,7 @@ class VocRetrieval(Task):
         metrics = {"mIoU": round(float(np.nanmean(iou)) * 100, 2)}
         metrics.update({f"IoU.{c}": (None if np.isnan(v) else round(float(v) * 100, 2)) for c, v in zip(VOC_CLASSES, iou)})
         qualitative_grid(examples_q, examples_n, ctx.out_dir / "retrieval_grid.png")
-        return TaskResult(metrics, yaml.safe_dump(spec, sort_keys=False),
+        return TaskResult(metrics, yaml.safe_dump(ctx.spec, sort_keys=False),
                           notes={"conversion": features_note,
                                  "segments": {"database": int(keep.sum()), "query": int(sum(len(q[1]) for q in queries))}},
                           artefacts={"grid": "retrieval_grid.png"})

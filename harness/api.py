@@ -95,13 +95,16 @@ class RunContext:
     task: str
     protocol: Protocol
     scale: str                      # 'paper' or 'mini'
-    spec: dict[str, Any]            # the protocol's settings at this scale (+ overrides)
+    spec: dict[str, Any]            # the protocol's settings at this scale (+ overrides), as the file spells them
     checkpoint: Checkpoint          # read and checked once: state, meta, normalization, file_sha256
     seed: int
     out_dir: Path                   # the run's (staged) folder: write only here
     data_root: str | None = None
     device: str = "cpu"
     world_size: int = 1
+    # the same settings read strictly into the task card's schema (a frozen dataclass of
+    # benchmarks/protocol_schemas.py): what a task reads, by attribute; framework subtrees stay dicts
+    settings: Any = None
 
     def data(self, layout: str, synth: dict | None = None) -> Path:
         """The root of `layout`: synthetic (cached) at `mini`, the real one under the data root at `paper`."""
@@ -132,10 +135,14 @@ class Task(ABC):
 
     @abstractmethod
     def run(self, ctx: RunContext) -> TaskResult:
-        """Evaluate ctx.checkpoint under ctx.spec; write only under ctx.out_dir."""
+        """Evaluate ctx.checkpoint under ctx.settings; write only under ctx.out_dir."""
 
-    def framework_config(self, spec: dict[str, Any], scale: str) -> str:
-        """The config the framework receives for `spec` (paths as placeholders), as YAML text:
-        what `bench protocol show --resolved` prints to diff against an official config file."""
+    def framework_config(self, settings: Any, scale: str) -> str:
+        """The config the framework receives for `settings` (the protocol at `scale`, read into the
+        task's schema; paths as placeholders), as YAML text: what `bench protocol show --resolved`
+        prints to diff against an official config file. Default: the settings themselves, every
+        field (a task that is its own framework, e.g. label propagation, receives exactly these)."""
         import yaml
-        return yaml.safe_dump(spec, sort_keys=False)
+
+        from harness.schema import to_data
+        return yaml.safe_dump(to_data(settings), sort_keys=False)

@@ -16,7 +16,7 @@ probes that read it need it, and pretrainers/ and benchmarks/ never import each 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -90,16 +90,21 @@ def embedding_net(checkpoint: Any) -> tuple[nn.Module, dict[str, Any]] | None:
     return net.eval(), desc
 
 
-def probe_features(checkpoint: Any, features: dict[str, Any]) -> tuple[nn.Module, str | None, str]:
-    """The network a feature probe runs, from its protocol's `features` setting:
-    {stage, output_stride[, embedding: if_exported]}. Returns (eval-mode net, the stage to read with
+class FeatureSettings(Protocol):
+    """A probe protocol's `features` setting (benchmarks/protocol_schemas.py: Features)."""
+    stage: str
+    output_stride: int
+    embedding: str  # 'never' or 'if_exported'
+
+
+def probe_features(checkpoint: Any, features: FeatureSettings) -> tuple[nn.Module, str | None, str]:
+    """The network a feature probe runs, from its protocol's `features` setting
+    (stage, output_stride, embedding). Returns (eval-mode net, the stage to read with
     harness.backbone.embed, or None when the net's output is the embedding itself, a note for the record).
     With `embedding: if_exported` a checkpoint's exported embedding is used when it has one, the
     backbone stage otherwise; the note says which."""
     from harness.backbone import feature_net
-    mode = features.get("embedding", "never")
-    if mode not in ("never", "if_exported"):
-        raise BenchError(f"protocol features.embedding: '{mode}' (expected 'if_exported' or 'never')")
+    mode = features.embedding  # a Literal of the schema: 'never' or 'if_exported'
     if mode == "if_exported":
         found = embedding_net(checkpoint)
         if found is not None:
@@ -107,7 +112,7 @@ def probe_features(checkpoint: Any, features: dict[str, Any]) -> tuple[nn.Module
             return net, None, (f"exported {d['kind']} embedding ({d['dim']}-d at stride {d['stride']}; "
                                f"{d['heads_file']} sha256 {d['heads_sha256'][:12]}) on the {len(checkpoint.state)} "
                                f"backbone tensors")
-    stage, stride = features["stage"], features["output_stride"]
+    stage, stride = features.stage, features.output_stride
     note = (f"{len(checkpoint.state)} tensors loaded into a torchvision {checkpoint.arch} ({stage} at stride "
             f"{stride}, later stages unused)" + ("; no exported embedding" if mode == "if_exported" else ""))
     return feature_net(checkpoint.arch, checkpoint.state, stage, stride), stage, note

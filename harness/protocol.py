@@ -78,6 +78,7 @@ class Protocol:
     default: bool
     spec: dict[str, Any]  # the whole file
     file: str = ""
+    schema: type | None = None  # the task card's dataclass of the settings (benchmarks/protocol_schemas.py)
 
     @property
     def full_id(self) -> str:
@@ -91,6 +92,15 @@ class Protocol:
         if scale == "paper":
             return deep_merge(paper, {})
         return deep_merge(paper, {k: v for k, v in (self.spec.get("mini") or {}).items() if k != "expected"})
+
+    def settings(self, scale: str, overrides: dict[str, Any] | None = None) -> Any:
+        """The settings of `scale` (updated by `overrides`) read strictly into the schema: typed
+        attributes, framework subtrees as dicts. An unknown or missing key is a one-line error."""
+        if self.schema is None:
+            raise BenchError(f"{self.file}: no schema to read the settings into (the task card names none)")
+        where = (f"{self.file}: {scale}{' (paper updated by mini)' if scale == 'mini' else ''}"
+                 f"{' + overrides' if overrides else ''}")
+        return parse(self.schema, deep_merge(self.resolved(scale), overrides or {}), where)
 
     def expected(self) -> Expected | None:
         raw = (self.spec.get("mini") or {}).get("expected")
@@ -134,7 +144,7 @@ def load_protocols(folder: Path, task: str, schema: type | None = None) -> dict[
         d = read_yaml(f, "a protocol file (id, version, description, source, paper)")
         try:
             p = Protocol(task, d["id"], int(d["version"]), d["description"], d["source"], bool(d.get("default")), d,
-                         str(f))
+                         str(f), schema)
             if not isinstance(d["paper"], dict) or not isinstance(d.get("mini") or {}, dict):
                 raise TypeError("'paper' or 'mini' is not a mapping")
         except (KeyError, TypeError, ValueError) as e:
@@ -149,8 +159,8 @@ def load_protocols(folder: Path, task: str, schema: type | None = None) -> dict[
         if p.id != f.stem:
             raise BenchError(f"{f}: protocol id '{p.id}' differs from the file name '{f.stem}'")
         if schema is not None:
-            parse(schema, p.resolved("paper"), f"{f}: paper")
-            parse(schema, p.resolved("mini"), f"{f}: mini (paper updated by mini)")
+            p.settings("paper")
+            p.settings("mini")
             p.expected()
         out[p.id] = p
     if not out:

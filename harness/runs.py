@@ -199,6 +199,8 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
     card = TASKS.card(task_name)
     protocol = TASKS.protocol(task_name, protocol_ref)
     spec = deep_merge(protocol.resolved(scale), overrides or {})
+    # read strictly into the task's schema before any work: a misspelled override is refused here
+    settings = protocol.settings(scale, overrides)
     ck = open_checkpoint(checkpoint)
     if ck.meta["scale"] is not None and ck.meta["scale"] != scale:
         raise BenchError(f"{checkpoint} was pre-trained at scale '{ck.meta['scale']}' (recipe "
@@ -213,7 +215,7 @@ def evaluate(checkpoint: str | Path, task_name: str, protocol_ref: str | None, s
     staged, final = store.stage_run_dir(results_root, task_name, protocol, scale, ck.meta["method"],
                                         ck.file_sha256, seed)
     try:
-        ctx = RunContext(task_name, protocol, scale, spec, ck, seed, staged, data_root, device, world)
+        ctx = RunContext(task_name, protocol, scale, spec, ck, seed, staged, data_root, device, world, settings)
         t0 = time.time()
         with warnings_into(staged / "warnings.log"):  # frameworks' warnings: the run's log, not the console
             result = task.run(ctx)

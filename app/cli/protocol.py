@@ -28,7 +28,7 @@ def _show(args: argparse.Namespace) -> None:
     spec = p.resolved(args.scale)
     if args.resolved:
         print(f"# {p.full_id} ({args.scale}): the config {task}'s framework receives (paths are placeholders)")
-        print(TASKS.load(task).framework_config(spec, args.scale), end="")
+        print(TASKS.load(task).framework_config(p.settings(args.scale), args.scale), end="")
         return
     print(f"# {p.full_id} ({args.scale}); file {p.file}")
     print(f"# source: {' '.join(p.source.split())}")

@@ -49,7 +49,7 @@ def current_inputs() -> dict[str, Any]:
                 spec = p.resolved("mini")
                 ds = spec["dataset"]
                 protocols[p.full_id] = {
-                    "config": hashlib.sha256(task.framework_config(spec, "mini").encode()).hexdigest()[:16],
+                    "config": hashlib.sha256(task.framework_config(p.settings("mini"), "mini").encode()).hexdigest()[:16],
                     "data": synthetic_path(ds["layout"], **(ds.get("synth") or {})).name}
     pretrainings = {}
     for m, r in PRETRAININGS:

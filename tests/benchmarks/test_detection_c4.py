@@ -15,7 +15,7 @@ C4 = [("coco_det_c4", "r50_c4_syncbn_1x"), ("voc_det", "r50_c4_24k")]
 
 def _model(task, pid, scale, tmp_path):
     from detectron2.modeling import build_model
-    spec = TASKS.protocol(task, pid).resolved(scale)
+    spec = TASKS.protocol(task, pid).settings(scale)
     return build_model(build_cfg(spec, "none_train", "none_test", "", tmp_path, 0, "cpu")), spec
 
 
@@ -26,7 +26,7 @@ def test_paper_model_builds_with_the_extra_norm(task, pid, tmp_path):
     assert type(model.roi_heads).__name__ == "Res5ROIHeadsExtraNorm"
     assert isinstance(res5.norm, torch.nn.SyncBatchNorm) and res5.norm.num_features == 2048
     assert len([m for m in res5 if type(m).__name__ == "BottleneckBlock"]) == 3
-    assert model.roi_heads.box_predictor.cls_score.out_features == spec["dataset"]["num_classes"] + 1
+    assert model.roi_heads.box_predictor.cls_score.out_features == spec.dataset.num_classes + 1
     assert hasattr(model.roi_heads, "mask_head") == (task == "coco_det_c4")
 
 

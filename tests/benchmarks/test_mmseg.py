@@ -1,5 +1,6 @@
 """mmsegmentation tasks: every protocol builds, converter equivalence, strict loading, mini runs."""
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -31,8 +32,9 @@ def test_every_protocol_builds_and_normalises_in_0_255(task, pid, scale):
     quirk = scale == "paper" and pid in ("fcn_d6_os16_513_30k", "fcn_d6_os16_769_90k")
     assert pre["stats_scale"] == (1 if quirk else 255)
     assert (max(pre["mean"]) < 1 and max(pre["std"]) < 1) if quirk else (min(pre["mean"]) > 1 and min(pre["std"]) > 1)
-    check_pipeline(spec)  # the train crop is the protocol's crop
-    cfg = build_config(spec, "/data", "/w.pth", "/out", 0, "cpu")
+    settings = load_protocols(task)[pid].settings(scale)  # the same, typed
+    check_pipeline(settings)  # the train crop is the protocol's crop
+    cfg = build_config(settings, "/data", "/w.pth", "/out", 0, "cpu")
     assert cfg["model"]["data_preprocessor"]["mean"] == pre["mean"]
     train = cfg["train_dataloader"]["dataset"]
     for d in train.get("datasets", [train]):  # VOC's train+aug: one dataset per (list, label folder)
@@ -45,26 +47,26 @@ def test_every_protocol_builds_and_normalises_in_0_255(task, pid, scale):
     assert type(bb).__name__ == "ResNet" and bb.depth == spec["model"]["backbone"]["depth"]
     assert not hasattr(bb, "stem")  # plain ResNet (torchvision stem), not V1c's deep stem
     assert spec["schedule"]["iters"] == spec["schedule"]["lr"][0]["end"]
-    check_aspp_reach(spec)  # no ASPP branch reaches only into the padding
+    check_aspp_reach(settings)  # no ASPP branch reaches only into the padding
 
 
 def test_pipeline_crop_must_match_the_protocol_crop():
-    spec = load_protocols("voc_seg")["fcn_d6_os16_513_30k"].resolved("mini")
-    spec["train_pipeline"][3]["crop_size"] = [64, 64]
+    p = load_protocols("voc_seg")["fcn_d6_os16_513_30k"].settings("mini")
+    steps = copy.deepcopy(list(p.train_pipeline))
+    steps[3]["crop_size"] = [64, 64]
     with pytest.raises(BenchError, match=r"RandomCrop crop_size \[64, 64\]: expected the protocol's crop \[96, 96\]"):
-        check_pipeline(spec)
+        check_pipeline(dataclasses.replace(p, train_pipeline=tuple(steps)))
 
 
 def test_aspp_dilation_past_the_feature_map_is_refused():
     """The paper's ASPP dilations on the mini crop (96 px at output stride 8: a 12x12 map) would
     turn the 12/24/36 branches into 1x1 convolutions; the protocol check names the argument."""
-    spec = load_protocols("voc_aspp_frozen")["aspp_frozen_384_20k"].resolved("mini")
-    assert spec["model"]["decode_head"]["dilations"] == [1, 3, 6, 9]
-    bad = copy.deepcopy(spec)
-    bad["model"]["decode_head"]["dilations"] = [1, 12, 24, 36]
+    p = load_protocols("voc_aspp_frozen")["aspp_frozen_384_20k"]
+    assert p.settings("mini").model["decode_head"]["dilations"] == [1, 3, 6, 9]
+    bad = p.settings("mini", {"model": {"decode_head": {"dilations": [1, 12, 24, 36]}}})
     with pytest.raises(BenchError, match=r"decode_head.dilations .*< 12, .*96 px crop at output stride 8"):
         check_aspp_reach(bad)
-    paper = load_protocols("voc_aspp_frozen")["aspp_frozen_384_20k"].resolved("paper")
+    paper = p.settings("paper")
     check_aspp_reach(paper)  # 36 < 48 = 384 / 8
 
 

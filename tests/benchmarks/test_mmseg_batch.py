@@ -28,8 +28,8 @@ def test_two_gloo_processes_see_the_protocols_global_batch(tmp_path):
 
 @pytest.mark.parametrize("task,protocol", [("voc_seg", None), ("cityscapes_seg", "fcn_r50_d8_769_40k")])
 def test_the_batch_is_divided_or_refused(task, protocol):
-    spec = TASKS.protocol(task, protocol).resolved("paper")
-    batch = spec["schedule"]["batch_size"]
+    spec = TASKS.protocol(task, protocol).settings("paper")
+    batch = spec.schedule.batch_size
     assert per_process_batch(spec, 1) == batch and per_process_batch(spec, 4) == batch // 4
     assert build_config(spec, "r", None, "o", 0, "cuda", 8)["train_dataloader"]["batch_size"] == batch // 8
     with pytest.raises(BenchError, match=rf"schedule.batch_size {batch} \(the global batch\): not divisible by the world size 3"):

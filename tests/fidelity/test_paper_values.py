@@ -192,7 +192,7 @@ def resolved(target: str):
         method, name = ref.split("/")
         return to_data(METHODS.card(method).recipe(name))
     task, pid = ref.split("/")  # the framework config as the framework receives it (bench protocol show --resolved)
-    return yaml.safe_load(TASKS.load(task).framework_config(TASKS.protocol(task, pid).resolved("paper"), "paper"))
+    return yaml.safe_load(TASKS.load(task).framework_config(TASKS.protocol(task, pid).settings("paper"), "paper"))
 
 
 def lookup(tree, path: str):

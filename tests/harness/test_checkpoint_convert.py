@@ -79,7 +79,7 @@ def test_strict_load_into_mask_rcnn_and_refusal_of_renamed_key(tmp_path):
     from detectron2.modeling import build_model
     from benchmarks.detectron2_det import build_cfg, check_strict_load
     from harness.registry import TASKS
-    spec = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x").resolved("mini")
+    spec = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x").settings("mini")
     cfg = build_cfg(spec, "none_train", "none_test", "", tmp_path, 0, "cpu")
     model = build_model(cfg)
     state = backbone_state(_randomised("resnet18"))

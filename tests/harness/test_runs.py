@@ -114,12 +114,19 @@ def test_coco_det_fine_tune_is_determined_by_its_seed(tmp_path):
 
 def test_a_failed_run_leaves_no_folder_behind(tmp_path):
     """The run is staged and moved into place with its record: a run that fails inside the task (here
-    a protocol override naming a stage that does not exist) leaves neither a run nor a staging folder."""
+    a protocol override the schema accepts but the network cannot build: output stride 3) leaves neither a
+    run nor a staging folder; an override the schema refuses (a stage that does not exist) is refused
+    before any work."""
     ck = runs.pretrain("random", "mini", 0)
-    with pytest.raises(BenchError, match="feature stage 'layer9' is not one of"):
+    tiny = {"dataset": {"synth": {"n_train": 1, "n_val": 1, "n_frames": 3}}}
+    with pytest.raises(BenchError, match="features: output stride 3 is not possible for layer3"):
         runs.evaluate(ck, "davis_vos", None, "mini", results_root=tmp_path,
-                      overrides={"features": {"stage": "layer9"}, "dataset": {"synth": {"n_train": 1, "n_val": 1, "n_frames": 3}}})
+                      overrides={"features": {"output_stride": 3}, **tiny})
     assert [p for p in tmp_path.rglob("*") if p.name != store.STAGING] == []
+    with pytest.raises(BenchError, match=r"videowalk.yaml: mini \(paper updated by mini\) \+ overrides\.features\.stage"):
+        runs.evaluate(ck, "davis_vos", None, "mini", results_root=tmp_path / "b",
+                      overrides={"features": {"stage": "layer9"}, **tiny})
+    assert not (tmp_path / "b").exists()
 
 
 def test_concurrent_pretrainings_of_one_entry_train_once(tmp_path):

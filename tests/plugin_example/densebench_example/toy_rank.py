@@ -26,19 +26,19 @@ def effective_rank(x: torch.Tensor) -> float:
 
 class ToyRank(Task):
     def run(self, ctx: RunContext) -> TaskResult:
-        spec, ck = ctx.spec, ctx.checkpoint
-        root = ctx.data(spec["dataset"]["layout"], spec["dataset"].get("synth"))
-        files = sorted((root / f"{spec['dataset']['split']}2017").glob("*.jpg"))[:spec["images"]]
-        h, w = spec["size"]
+        s, ck = ctx.settings, ctx.checkpoint  # a ToyRankProtocol (toy_rank_schema.py), read strictly
+        root = ctx.data(s.dataset.layout, s.dataset.synth)
+        files = sorted((root / f"{s.dataset.split}2017").glob("*.jpg"))[:s.images]
+        h, w = s.size
         x = torch.stack([torch.from_numpy(np.asarray(Image.open(f).convert("RGB").resize((w, h)), np.float32) / 255)
                          .permute(2, 0, 1) for f in files])
         net = build_resnet(ck.arch, ck.state).train()  # batch statistics, as a fine-tune would see them
         with torch.no_grad():
-            feats = forward_to(net, normalize(x, ck.normalization), spec["stage"])
+            feats = forward_to(net, normalize(x, ck.normalization), s.stage)
         cells = feats.permute(0, 2, 3, 1).reshape(-1, feats.shape[1])
         metrics = {"erank": round(effective_rank(cells), 3),
                    "dead_fraction": round(float((cells.std(0) == 0).float().mean()), 4)}
         # an artefact: each channel's standard deviation (a task writes only under ctx.out_dir)
         np.savetxt(ctx.out_dir / "channel_std.csv", cells.std(0).numpy(), fmt="%.6f")
-        return TaskResult(metrics, yaml.safe_dump(spec), notes={"images": len(files)},
+        return TaskResult(metrics, yaml.safe_dump(ctx.spec), notes={"images": len(files)},
                           artefacts={"channel_std": "channel_std.csv"})
