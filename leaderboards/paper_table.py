@@ -58,6 +58,9 @@ class Line:
     label: str
     kind: str                     # "published" or "measured (<scale>)"
     cells: dict[str, Cell]
+    method: str | None = None     # DenseBench's method name (None: a published row it has no method for)
+    ident: str = ""               # measured: the pre-training (recipe@vN, or an imported weights' hash)
+    reference: bool = False       # published: the row agreement compares the method with (published.Row)
 
 
 def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -119,7 +122,7 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
     `superseded` when a list is given. None keeps every version."""
     versions = versions or {}
     lines = [Line(r.label, "published", {c.id: Cell([] if r.values.get(c.id) is None else [float(r.values[c.id])], True)
-                                          for c in table.columns}) for r in table.rows]
+                                          for c in table.columns}, r.method, reference=r.reference) for r in table.rows]
     methods = [m for m in dict.fromkeys(r.method for r in table.rows) if m]
     cols = [c for c in table.columns if c.measured]
     wanted = {(c.task, c.protocol) for c in cols}
@@ -139,7 +142,7 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
                 groups.setdefault((rec["method"], identity(rec)), {}).setdefault(c.id, []).append(v)
     for (method, ident), vals in sorted(groups.items(), key=lambda kv: (methods.index(kv[0][0]), kv[0][1])):
         lines.append(Line(f"{method} / {ident}", f"measured ({scale})",
-                          {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}))
+                          {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}, method, ident))
     _mark(table, lines, scale, higher_is_better)
     return lines
 

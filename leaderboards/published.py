@@ -15,6 +15,10 @@ Each file is the table's definition and its published values, read strictly:
     rows:                              # as printed; method: DenseBench's name, or null if it has none
       - {label: "PixPro (ours) 100", method: pixpro, pretrain_data: imagenet-1k, epochs: 100,
          values: {coco_fpn_box_ap: 41.3, voc_c4_ap: 58.8}}
+      - {label: "PixPro (ours) 400", ..., reference: true}  # where a method has several rows in a
+                                       # column: the one rank agreement compares with (its `reference_why`)
+    agreement_columns: [...]           # optional: the columns whose mean tau is the table's agreement
+                                       # (default: every measured column); `agreement_why` says why
 
 A value's source is (paper, table, row label, column header). '-' in the paper is null here.
 """
@@ -50,6 +54,8 @@ class Row:
     epochs: int | None
     values: dict
     note: str = ""
+    reference: bool = False     # the method's row rank agreement compares with (leaderboards.agreement)
+    reference_why: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class PaperTable:
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
+    agreement_columns: tuple[str, ...] = ()
+    agreement_why: str = ""
     file: str = ""
 
     def column(self, cid: str) -> Column:
@@ -83,6 +91,18 @@ def load(file: Path) -> PaperTable:
             raise BenchError(f"{file}: column {c.id}: a measured column names task, protocol and metric")
         if not c.measured and not c.why:
             raise BenchError(f"{file}: column {c.id}: measured: false needs why (not measured by DenseBench)")
+    measured = [c.id for c in t.columns if c.measured]
+    for cid in t.agreement_columns:
+        if cid not in measured:
+            raise BenchError(f"{file}: agreement_columns: '{cid}' is not a measured column (expected one of {', '.join(measured)})")
+    if t.agreement_columns and not t.agreement_why:
+        raise BenchError(f"{file}: agreement_columns needs agreement_why (why these columns and not all)")
+    refs = [r for r in t.rows if r.reference]
+    for r in refs:
+        if not r.method or not r.reference_why:
+            raise BenchError(f"{file}: row '{r.label}': reference: true needs a method and reference_why")
+        if [x.method for x in refs].count(r.method) > 1:
+            raise BenchError(f"{file}: method {r.method} has more than one reference row")
     for r in t.rows:
         for k, v in r.values.items():
             if k not in ids:

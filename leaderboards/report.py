@@ -38,7 +38,8 @@ def _plt():
     return plt
 
 
-def _paper_tables(recs: list[dict[str, Any]]) -> str:
+def _paper_tables(recs: list[dict[str, Any]], assets: Path) -> str:
+    from leaderboards.agreement import scatter, table_agreement
     from leaderboards.paper_table import lines_for, render
     from leaderboards.published import all_tables
     parts = []
@@ -48,7 +49,15 @@ def _paper_tables(recs: list[dict[str, Any]]) -> str:
             if not any((r["task"], r["protocol"], r["scale"]) == (c.task, c.protocol, scale) for r in recs for c in measured):
                 continue
             left_out: list[str] = []
-            parts.append(render(t, lines_for(t, recs, scale, superseded=left_out), scale, "html"))
+            lines = lines_for(t, recs, scale, superseded=left_out)
+            parts.append(render(t, lines, scale, "html"))
+            a = table_agreement(t, lines, scale)
+            name = f"agreement_{t.id}_{scale}.png"
+            if scatter(a, {c.id: c.header for c in t.columns}, assets / name, f"{t.id} ({scale})"):
+                parts.append(f"<figure><img src='assets/{name}' alt='rank agreement {E(t.id)}'><figcaption>"
+                             f"{E(a.verdict)}</figcaption></figure>")
+            else:
+                parts.append(f"<p class='note'>{E(a.verdict)}.</p>")
             if left_out:
                 parts.append(f"<p class='note'>Left out, not the current version of their recipe: "
                              f"{html.escape(', '.join(left_out))}.</p>")
@@ -204,7 +213,7 @@ def build_report(out: str | os.PathLike, results_root: str | None = None, images
     except OSError as e:
         raise BenchError(f"--out {out}: cannot create {stage} ({e.strerror or e})") from e
     try:
-        body = [("Paper tables", _paper_tables(recs)), ("Leaderboards", _leaderboards(recs, stage / "assets")),
+        body = [("Paper tables", _paper_tables(recs, stage / "assets")), ("Leaderboards", _leaderboards(recs, stage / "assets")),
                 ("Pre-training loss", _loss_curves(recs, stage / "assets")),
                 ("Pictures", _pictures(recs, stage / "assets", images or [])), ("Records", _records(recs))]
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>DenseBench report</title><style>{STYLE}</style>"

@@ -37,12 +37,21 @@ def print_table(table_id: str, scale: str, results_root: str | None, fmt: str = 
     """Print a paper table (published rows and the store's measured rows of `scale`); the rows of
     recipe versions other than the current one are named on stderr (csv / latex / html stay one table)."""
     from harness import store
+    from leaderboards.agreement import render_md, table_agreement
     from leaderboards.paper_table import lines_for, render
     from leaderboards.published import all_tables
     t = all_tables()[table_id]
     left_out: list[str] = []
-    lines = lines_for(t, store.iter_records(results_root), scale, all_versions, left_out)
+    records = list(store.iter_records(results_root))
+    lines = lines_for(t, records, scale, all_versions, left_out)
     print(render(t, lines, scale, fmt), end="")
+    if fmt == "md":  # the rank agreement (csv / latex / html stay one table; the report draws it)
+        headers = {c.id: c.header for c in t.columns}
+        print("\n" + render_md(table_agreement(t, lines, scale), headers), end="")
+        if scale != "paper":
+            paper = lines_for(t, records, "paper", all_versions)
+            if any(ln.kind == "measured (paper)" for ln in paper):
+                print("\n" + render_md(table_agreement(t, lines, scale, paper, "paper"), headers), end="")
     if left_out:
         print(f"left out, not the current version of their recipe: {', '.join(left_out)} (--all-versions shows them)",
               file=sys.stderr)

@@ -12,19 +12,19 @@ from PIL import Image
 from harness import store
 from harness.api import TaskResult
 from harness.checkpoint import Checkpoint
-from harness.registry import TASKS
+from harness.registry import METHODS, TASKS
 from leaderboards.report import build_report
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts"
 
 
 def _store(tmp_path):
-    """Records of two methods x two seeds on coco_det (one with a PNG artefact) and a TensorBoard log
+    """Records of three methods x two seeds on coco_det (one with a PNG artefact) and a TensorBoard log
     beside one checkpoint."""
     from torch.utils.tensorboard import SummaryWriter
     root = tmp_path / "results"
     proto = TASKS.protocol("coco_det", None)
-    for method, base in (("mocov2", 25.0), ("random", 21.0)):
+    for method, base in (("mocov2", 25.0), ("random", 21.0), ("densecl", 23.0)):
         ck_dir = tmp_path / "ck" / method
         w = SummaryWriter(str(ck_dir / "train" / "tb"))
         for it in range(20):
@@ -33,7 +33,7 @@ def _store(tmp_path):
         for seed in (0, 1):
             sha = f"{method[0]}{seed}" * 32
             meta = {"method": method, "arch": "resnet18", "weights_sha256": sha, "seed": seed, "recipe": "mini",
-                    "recipe_version": 1}
+                    "recipe_version": METHODS.card(method).recipe("mini").version}  # current: not superseded
             staged, final = store.stage_run_dir(root, "coco_det", proto, "mini", method, sha, seed)
             Image.fromarray((np.random.default_rng(seed).random((40, 60, 3)) * 255).astype(np.uint8)).save(staged / "grid.png")
             rec = store.make_record(checkpoint=Checkpoint(ck_dir / "backbone.safetensors", {}, meta, sha), task="coco_det",
@@ -52,6 +52,9 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert page.count("<table") >= 3 and "coco_det/r50_fpn_4conv1fc_syncbn_1x@3 (mini)" in page
     assert "orl_coco_det" in page or "ORL" in page  # the paper table whose column coco_det fills
     assert len(list((tmp_path / "site" / "assets").glob("*.png"))) >= 4  # bar chart, loss curves, pictures
+    # rank agreement with slotcon_t2's published rows: random < DenseCL < MoCo v2 measured, random <
+    # MoCo v2 < DenseCL published: tau-b 1/3 on box AP and on mask AP
+    assert "assets/agreement_slotcon_t2_mini.png" in page and "mean Kendall tau-b +0.33" in page
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     assert browser, "Chromium is not installed: scripts/test.sh installs it (apt-get install chromium)"
     flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--enable-logging=stderr"]
