@@ -23,6 +23,7 @@ from typing import Any
 from harness.files import atomic_write_text, home, owner_tag, sweep_dead_staging
 
 from harness.schema import stable_hash
+from harness.threads import machine
 from harness.errors import BenchError
 
 RECORD_VERSION = 2
@@ -123,7 +124,7 @@ def make_record(*, checkpoint: Any, task: str, protocol: Any, scale: str, seed: 
             "higher_is_better": {k: v for k, v in direction.items() if k in result.metrics},
             "artefacts": result.artefacts, "config_hash": stable_hash(result.config), "git_commit": _git_commit(),
             "versions": _versions(), "wall_s": round(wall_s, 1), "world_size": world_size,
-            "torch_threads": torch.get_num_threads(), "notes": result.notes,
+            "torch_threads": torch.get_num_threads(), "machine": machine(), "notes": result.notes,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 

@@ -54,3 +54,25 @@ def describe() -> dict[str, object]:
     return {"torch_threads": torch.get_num_threads(), "cpus": cpu_count(),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
             "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo `model name`, else platform.processor()), for
+    records: a mini number moves with the CPU's kernels, so a record says which CPU made it."""
+    import platform
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine() -> dict[str, object]:
+    """What a record names as the machine it was measured on: CPU model, usable CPUs, GPU (or None)."""
+    import torch
+    return {"cpu": cpu_model(), "cpus": cpu_count(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

@@ -32,6 +32,8 @@ def test_record_fields_and_atomic_write(tmp_path):
                 "torch_threads"):
         assert key in rec
     assert rec["protocol_full"] == "coco_det/r50_fpn_4conv1fc_syncbn_1x@3"
+    # the machine it was measured on (a mini number moves with the CPU): model, usable CPUs, GPU
+    assert set(rec["machine"]) == {"cpu", "cpus", "gpu"} and rec["machine"]["cpus"] >= 1 and rec["machine"]["cpu"]
     files = list(tmp_path.rglob("*"))
     assert any(p.name == "record.json" for p in files) and not any(".tmp" in p.name for p in files)
     assert rec["higher_is_better"] == {"bbox/AP": True, "segm/AP": True}

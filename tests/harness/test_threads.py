@@ -40,3 +40,13 @@ def test_intra_op_threads_follow_affinity_and_omp_num_threads():
     assert _python(code, _clean_env()) == str(len(os.sched_getaffinity(0)))
     assert _python(code, _clean_env(), prefix=["taskset", "-c", cpu]) == "1"
     assert _python(code, _clean_env(OMP_NUM_THREADS="1")) == "1"
+
+
+def test_cpu_model_reads_the_model_name_of_proc_cpuinfo(tmp_path):
+    from harness.threads import cpu_model
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n"
+                    "processor\t: 1\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n")
+    assert cpu_model(str(info)) == "AMD EPYC 7B13 64-Core Processor"
+    info.write_text("processor\t: 0\nmodel name\t:\n")  # empty (some ARM kernels): the platform's name instead
+    assert cpu_model(str(info)) != "" and cpu_model(str(tmp_path / "absent")) != ""
