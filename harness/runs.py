@@ -58,7 +58,7 @@ def check_data(task_name: str, protocol_ref: str | None, scale: str, data_root: 
             require_valid(ds["layout"], root, ds[k])
 
 
-def data_identity(recipe: Any) -> Any:
+def _data_identity(recipe: Any) -> Any:
     """What the pre-training data is, without where it lies: a synthetic set's folder name (its
     version and parameters' hash), or a real set's layout and split. Nothing is read or written."""
     if recipe.train is None:
@@ -80,6 +80,12 @@ def _entry_lock(out: Path):
         yield
 
 
+def pretraining_identity(method_name: str, recipe: Any, seed: int) -> dict[str, Any]:
+    """What a pre-training is, machine aside: method, recipe identity, seed and data identity. Its
+    cache key adds the CPU thread count and any earlier stages' keys (_entry)."""
+    return {"method": method_name, "recipe": recipe.identity(), "seed": seed, "data": _data_identity(recipe)}
+
+
 def _entry(method_name: str, recipe_name: str, seed: int, data_root: str | None,
            overrides: dict[str, Any] | None = None,
            stage_overrides: dict[str, dict] | None = None) -> tuple[Any, str, Path]:
@@ -87,8 +93,7 @@ def _entry(method_name: str, recipe_name: str, seed: int, data_root: str | None,
     `after`) enters the key, so a changed stage-1 recipe never reuses a stale later stage."""
     import torch
     recipe = with_overrides(METHODS.card(method_name).recipe(recipe_name), overrides)
-    ident: dict[str, Any] = {"method": method_name, "recipe": recipe.identity(), "seed": seed,
-                             "data": data_identity(recipe)}
+    ident = pretraining_identity(method_name, recipe, seed)
     if not torch.cuda.is_available():
         # on CPU the intra-op thread count changes the bits of training; on GPUs it does not, and the
         # processes that look a checkpoint up (an evaluation job, another node) need not share it

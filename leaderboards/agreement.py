@@ -133,6 +133,7 @@ def published_side(table: PaperTable, lines: Sequence[Line], notes: list[str]) -
     """The published rows as a Side: per column, a method's only row with a value there, or its
     `reference: true` row; a method printed in several rows of a column without one is left out."""
     out: dict[str, dict[str, list[float]]] = {}
+    unresolved: set[str] = set()
     for c in (c for c in table.columns if c.measured):
         by_method: dict[str, list[Line]] = {}
         for ln in lines:
@@ -142,7 +143,8 @@ def published_side(table: PaperTable, lines: Sequence[Line], notes: list[str]) -
             pick = lns if len(lns) == 1 else [ln for ln in lns if ln.reference]
             if len(pick) == 1:
                 out.setdefault(m, {})[c.id] = list(pick[0].cells[c.id].values)
-            elif f"{m}: several published rows" not in " ".join(notes):
+            elif m not in unresolved:
+                unresolved.add(m)
                 notes.append(f"{m}: several published rows ({', '.join(ln.label for ln in lns)}) and none marked "
                              "reference: left out")
     return Side("published", out, fixed=True)

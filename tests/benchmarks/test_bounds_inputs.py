@@ -37,7 +37,7 @@ def current_inputs() -> dict[str, Any]:
     """{"protocols": {full_id: {"config": sha256[:16], "data": folder}}, "pretrainings": {m/r: hash}}."""
     from harness.data import synthetic_path
     from harness.registry import METHODS, TASKS
-    from harness.runs import data_identity
+    from harness.runs import pretraining_identity
     from harness.schema import stable_hash
     protocols: dict[str, Any] = {}
     with warnings.catch_warnings():  # the frameworks' import-time deprecation notices
@@ -46,16 +46,13 @@ def current_inputs() -> dict[str, Any]:
             task = TASKS.load(t)
             for pid in TASKS.protocols(t):
                 p = TASKS.protocol(t, pid)
-                spec = p.resolved("mini")
-                ds = spec["dataset"]
+                s = p.settings("mini")
                 protocols[p.full_id] = {
-                    "config": hashlib.sha256(task.framework_config(p.settings("mini"), "mini").encode()).hexdigest()[:16],
-                    "data": synthetic_path(ds["layout"], **(ds.get("synth") or {})).name}
+                    "config": hashlib.sha256(task.framework_config(s, "mini").encode()).hexdigest()[:16],
+                    "data": synthetic_path(s.dataset.layout, **(s.dataset.synth or {})).name}
     pretrainings = {}
     for m, r in PRETRAININGS:
-        recipe = METHODS.card(m).recipe(r)
-        pretrainings[f"{m}/{r}"] = stable_hash({"method": m, "recipe": recipe.identity(), "seed": 0,
-                                                "data": data_identity(recipe)})
+        pretrainings[f"{m}/{r}"] = stable_hash(pretraining_identity(m, METHODS.card(m).recipe(r), 0))
     return {"protocols": dict(sorted(protocols.items())), "pretrainings": pretrainings}
 
 
