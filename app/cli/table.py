@@ -12,7 +12,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("table", help="a paper's table: published rows and DenseBench's measured rows side by side")
     p.add_argument("id", metavar="ID|ls", help="a paper table (see `bench table ls`), or ls")
     p.add_argument("--scale", default="mini", choices=SCALES, help="measured rows of this scale (default mini)")
-    p.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"])
+    p.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"],
+                   help="md (default) also prints the rank agreement of the measured rows with the published ones "
+                        "(and with paper-scale measured rows): Kendall tau-b, Spearman rho, bootstrap interval, verdict")
     p.add_argument("--all-versions", action="store_true",
                    help="also show rows of recipe versions other than the current one (left out by default: superseded)")
     p.add_argument("--results-root", default=None)

@@ -124,3 +124,37 @@ def test_default_mini_protocol_separates_mocov2_from_random(task, pid, separatio
     out = subprocess.run([sys.executable, "-m", "app.cli", "results", "--results-root", str(root / f"{task}.{pid}")],
                          capture_output=True, text=True, check=True).stdout
     assert "2 runs indexed" in out
+
+
+class _Item:
+    def __init__(self, bounds: bool):
+        self.bounds, self.marks = bounds, []
+
+    def get_closest_marker(self, name):
+        return object() if name == "bounds" and self.bounds else None
+
+    def add_marker(self, mark):
+        self.marks.append(mark)
+
+
+class _Config:
+    def __init__(self, run_bounds: bool, markexpr: str):
+        self.opts = {"--run-bounds": run_bounds, "markexpr": markexpr}
+
+    def getoption(self, name):
+        return self.opts[name]
+
+
+@pytest.mark.parametrize("run_bounds,markexpr,skipped", [(False, "", True), (False, "not slow", True),
+                                                         (False, "slow and not bounds", True), (True, "", False),
+                                                         (False, "bounds", False)])
+def test_bounds_runs_are_skipped_unless_asked_for(run_bounds, markexpr, skipped):
+    """tests/conftest.py: a `bounds` test is skipped, naming the command that runs it, unless
+    --run-bounds is given or -m selects the marker; other tests are never touched."""
+    from tests.conftest import pytest_collection_modifyitems
+    bounds, other = _Item(True), _Item(False)
+    pytest_collection_modifyitems(_Config(run_bounds, markexpr), [bounds, other])
+    assert other.marks == []
+    assert bool(bounds.marks) is skipped
+    if skipped:
+        assert "bash scripts/test.sh --run-bounds" in bounds.marks[0].kwargs["reason"]
