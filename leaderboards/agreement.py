@@ -86,6 +86,22 @@ def _mean(v: list[float]) -> float:
     return sum(v) / len(v)
 
 
+def _tau_rho_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kendall tau-b and Spearman rho of every row pair of x, y [R, n] at once (NaN where a row is
+    constant): the resamples' statistics, equal to scipy's (tested), without 2 x R scipy calls per
+    column, which made `bench table` take seconds. tau-b = sum sign(dx) sign(dy) over the pairs /
+    sqrt(pairs untied in x * pairs untied in y); rho = Pearson's r of the average ranks."""
+    from scipy.stats import rankdata
+    i, j = np.triu_indices(x.shape[1], 1)
+    dx, dy = np.sign(x[:, i] - x[:, j]), np.sign(y[:, i] - y[:, j])
+    rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
+    rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = (dx * dy).sum(1) / np.sqrt((dx != 0).sum(1) * (dy != 0).sum(1))
+        rho = (rx * ry).sum(1) / np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
+    return tau, rho
+
+
 def compare(reference: Side, compared: Side, columns: Sequence[str], summary: Sequence[str] = (),
             resamples: int = B, seed: int = 0) -> Agreement:
     """Agreement of `compared` with `reference` on `columns`; the mean over `summary` (all when empty)."""
@@ -100,29 +116,26 @@ def compare(reference: Side, compared: Side, columns: Sequence[str], summary: Se
     wanted = [ca for ca in per_col if (not summary or ca.column in summary) and ca.tau is not None]
     mean_tau = _mean([ca.tau for ca in wanted]) if wanted else None
 
-    def draw(side: Side, m: str, c: str) -> float:
-        v = side.values[m][c]
-        return _mean(v) if side.fixed or len(v) < 2 else float(np.mean(rng.choice(v, size=len(v), replace=True)))
+    def draws(side: Side, m: str, c: str) -> np.ndarray:
+        """[resamples] means of a method's trials drawn with replacement (fixed: the mean itself)."""
+        v = np.asarray(side.values[m][c], dtype=float)
+        if side.fixed or len(v) < 2:
+            return np.full(resamples, _mean(side.values[m][c]))
+        return rng.choice(v, size=(resamples, len(v)), replace=True).mean(1)
 
-    taus: dict[str, list[float]] = {ca.column: [] for ca in per_col if ca.tau is not None}
-    rhos: dict[str, list[float]] = {k: [] for k in taus}
-    means: list[float] = []
-    for _ in range(resamples if taus else 0):
-        got = {}
-        for ca in per_col:
-            if ca.tau is None:
-                continue
-            t, r = _rank_stats([draw(reference, m, ca.column) for m in ca.methods],
-                               [draw(compared, m, ca.column) for m in ca.methods])
-            # a resample in which one side ties everywhere has no ranking: counted as tau 0 (no agreement)
-            got[ca.column] = (0.0 if t is None else t, 0.0 if r is None else r)
-            taus[ca.column].append(got[ca.column][0])
-            rhos[ca.column].append(got[ca.column][1])
-        if wanted:
-            means.append(_mean([got[ca.column][0] for ca in wanted]))
+    taus: dict[str, np.ndarray] = {}
+    rhos: dict[str, np.ndarray] = {}
+    for ca in per_col:
+        if ca.tau is None:
+            continue
+        t, r = _tau_rho_rows(np.stack([draws(reference, m, ca.column) for m in ca.methods], 1),
+                             np.stack([draws(compared, m, ca.column) for m in ca.methods], 1))
+        # a resample in which one side ties everywhere has no ranking: counted as tau 0 (no agreement)
+        taus[ca.column], rhos[ca.column] = np.nan_to_num(t, nan=0.0), np.nan_to_num(r, nan=0.0)
+    means = np.mean([taus[ca.column] for ca in wanted], 0) if wanted else np.array([])
 
-    def ci(v: list[float]) -> tuple[float, float] | None:
-        return (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) if v else None
+    def ci(v: np.ndarray) -> tuple[float, float] | None:
+        return (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) if len(v) else None
     for ca in per_col:
         if ca.tau is not None:
             ca.tau_ci, ca.rho_ci = ci(taus[ca.column]), ci(rhos[ca.column])

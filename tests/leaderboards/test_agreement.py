@@ -140,3 +140,18 @@ def test_bench_table_prints_the_agreement_against_published_and_against_paper_ro
     assert "| COCO detection AP^b | 3 | +0.33 [+0.33, +0.33] |" in out
     assert "measured (mini) against published: mean Kendall tau-b +0.33 [+0.33, +0.33] over 1 column(s): agrees." in out
     assert "measured (mini) against measured (paper): mean Kendall tau-b +1.00" in out
+
+
+def test_the_resamples_statistics_equal_scipys():
+    """The bootstrap computes tau-b and rho for all resamples at once; each row equals scipy's."""
+    import numpy as np
+    from scipy import stats
+
+    from leaderboards.agreement import _tau_rho_rows
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 4, (50, 6)).astype(float), rng.integers(0, 4, (50, 6)).astype(float)  # many ties
+    tau, rho = _tau_rho_rows(x, y)
+    for k in range(50):
+        want_t, want_r = stats.kendalltau(x[k], y[k], variant="b").statistic, stats.spearmanr(x[k], y[k]).statistic
+        assert (np.isnan(tau[k]) and np.isnan(want_t)) or tau[k] == pytest.approx(want_t)
+        assert (np.isnan(rho[k]) and np.isnan(want_r)) or rho[k] == pytest.approx(want_r)
