@@ -28,6 +28,9 @@ from harness.errors import BenchError
 
 RECORD_VERSION = 2
 STAGING = ".staging"
+# A store holding this file is DenseBench's shipped reference store (leaderboards/measured/): read
+# beside the user's, never written by a run or an index rebuild (only `bench ship` adds to it).
+READ_ONLY_MARKER = ".densebench-shipped"
 _PACKAGES = ("torch", "torchvision", "pb1-detectron2", "detectron2", "pycocotools", "numpy", "safetensors",
              "mmsegmentation", "mmcv", "mmcv-lite", "mmengine")
 
@@ -37,6 +40,13 @@ def results_root(root: str | Path | None = None) -> Path:
     if r.exists() and not r.is_dir():
         raise BenchError(f"results root {r}: is a file; expected a folder")
     return r
+
+
+def check_writable(base: Path) -> None:
+    """One line if `base` is the shipped reference store (READ_ONLY_MARKER), which runs never write."""
+    if (base / READ_ONLY_MARKER).exists():
+        raise BenchError(f"results root {base}: DenseBench's shipped reference store, read-only (runs write to "
+                         "your own store: leave out --results-root, or name another folder)")
 
 
 def sweep_staging(base: Path) -> None:
@@ -55,6 +65,7 @@ def stage_run_dir(root: str | Path | None, task: str, protocol: Any, scale: str,
         check_name(value, what)
     name = f"{method}-{sha[:8]}-s{seed}-{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
     base = results_root(root)
+    check_writable(base)
     sweep_staging(base)
     final = inside(base, f"{task}/{protocol.id}@{protocol.version}/{scale}/{name}", "run folder")
     staged = inside(base, f"{STAGING}/{task}-{name}{owner_tag()}", "staging folder")
@@ -248,6 +259,7 @@ def write_index(root: str | Path | None, recs: list[dict[str, Any]]) -> Path:
     """Write <root>/index.sqlite of `recs` (records as iter_records returns them) through a temporary
     file that is removed on every error. Returns its path."""
     root = results_root(root)
+    check_writable(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:

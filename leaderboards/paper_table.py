@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from leaderboards.published import PaperTable
@@ -61,6 +61,13 @@ class Line:
     method: str | None = None     # DenseBench's method name (None: a published row it has no method for)
     ident: str = ""               # measured: the pre-training (recipe@vN, or an imported weights' hash)
     reference: bool = False       # published: the row agreement compares the method with (published.Row)
+    origin: str = ""              # measured: 'yours', 'shipped' or 'shipped + yours' (leaderboards.shipped)
+    records: list[dict[str, Any]] = field(default_factory=list)  # measured: the records its cells pool
+
+    @property
+    def kind_text(self) -> str:
+        """The kind as printed: a measured row made of shipped records says so."""
+        return self.kind if self.origin in ("", "yours") else f"{self.kind[:-1]}, {self.origin})"
 
 
 def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -135,14 +142,18 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
             superseded.extend(sorted({f"{r['method']} / {identity(r)}" for r in old}))
         recs = [r for r in recs if not _superseded(r, recipe_versions)]
     groups: dict[tuple[str, str], dict[str, list[float]]] = {}
+    used: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rec in latest_per_trial(recs):
         for c in cols:
             v = _metric_value(rec, c.metric) if (rec["task"], rec["protocol"]) == (c.task, c.protocol) else None
             if v is not None:
                 groups.setdefault((rec["method"], identity(rec)), {}).setdefault(c.id, []).append(v)
+                used.setdefault((rec["method"], identity(rec)), []).append(rec)
+    from leaderboards.shipped import origin
     for (method, ident), vals in sorted(groups.items(), key=lambda kv: (methods.index(kv[0][0]), kv[0][1])):
         lines.append(Line(f"{method} / {ident}", f"measured ({scale})",
-                          {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}, method, ident))
+                          {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}, method, ident,
+                          origin=origin(used[(method, ident)]), records=list({id(r): r for r in used[(method, ident)]}.values())))
     _mark(table, lines, scale, higher_is_better)
     return lines
 
@@ -179,7 +190,7 @@ def render(table: PaperTable, lines: list[Line], scale: str, fmt: str) -> str:
         w = csv.writer(buf)
         w.writerow(head + [f"{c.header} mark" for c in table.columns])
         for ln in lines:
-            w.writerow([ln.label, ln.kind] + [ln.cells[c.id].text() for c in table.columns]
+            w.writerow([ln.label, ln.kind_text] + [ln.cells[c.id].text() for c in table.columns]
                        + [ln.cells[c.id].mark for c in table.columns])
         return buf.getvalue()
     if fmt == "latex":
@@ -187,21 +198,24 @@ def render(table: PaperTable, lines: list[Line], scale: str, fmt: str) -> str:
         out = [f"% {esc(title)}", r"\begin{tabular}{ll" + "r" * len(table.columns) + "}", r"\toprule",
                " & ".join(esc(h) for h in head) + r" \\", r"\midrule"]
         for ln in lines:
-            out.append(" & ".join([esc(ln.label), esc(ln.kind)] + [cell(ln.cells[c.id], lambda t: r"\textbf{" + esc(t) + "}",
+            out.append(" & ".join([esc(ln.label), esc(ln.kind_text)] + [cell(ln.cells[c.id], lambda t: r"\textbf{" + esc(t) + "}",
                                                                        lambda t: esc(t) + r"$^{\sim}$") for c in table.columns])
                        + r" \\")
         return "\n".join(out + [r"\bottomrule", r"\end{tabular}"]) + "\n"
     if fmt == "html":
         e = html.escape
-        rows = "".join("<tr>" + "".join(f"<td>{x}</td>" for x in [e(ln.label), e(ln.kind)] + [
+        rows = "".join("<tr>" + "".join(f"<td>{x}</td>" for x in [e(ln.label), e(ln.kind_text)] + [
             cell(ln.cells[c.id], lambda t: f"<b>{e(t)}</b>", lambda t: f"{e(t)} ~") for c in table.columns]) + "</tr>"
             for ln in lines)
         return (f"<table class='paper-table'><caption>{e(title)}</caption><thead><tr>"
                 + "".join(f"<th>{e(h)}</th>" for h in head) + f"</tr></thead><tbody>{rows}</tbody></table>\n")
     out = [title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for ln in lines:
-        out.append("| " + " | ".join([ln.label, ln.kind] + [cell(ln.cells[c.id], lambda t: f"**{t}**", lambda t: f"{t} ~")
+        out.append("| " + " | ".join([ln.label, ln.kind_text] + [cell(ln.cells[c.id], lambda t: f"**{t}**", lambda t: f"{t} ~")
                                                             for c in table.columns]) + " |")
     out += ["", "**bold**: best per column (by the metric's direction); ~: within the seed noise of the best "
                 f"measured row (Welch's t-test, p >= {ALPHA}); n: seeds pooled (pre-training and downstream)."]
+    if any("shipped" in ln.origin for ln in lines):
+        out += ["", "shipped: DenseBench's own records, in the repository's read-only store (leaderboards/measured/), "
+                    "read beside yours; your record of a trial replaces the shipped one (`--no-shipped` leaves them out)."]
     return "\n".join(out) + "\n"

@@ -51,6 +51,12 @@ def _paper_tables(recs: list[dict[str, Any]], assets: Path) -> str:
             left_out: list[str] = []
             lines = lines_for(t, recs, scale, superseded=left_out)
             parts.append(render(t, lines, scale, "html"))
+            from leaderboards.shipped import provenance
+            prov = provenance(r for ln in lines for r in ln.records)
+            if prov:
+                parts.append("<p class='note'>Rows marked shipped are DenseBench's own records (leaderboards/measured/, "
+                             "read beside yours; your record of a trial replaces its shipped one): "
+                             + "; ".join(E(p) for p in prov) + ".</p>")
             a = table_agreement(t, lines, scale)
             name = f"agreement_{t.id}_{scale}.png"
             if scatter(a, {c.id: c.header for c in t.columns}, assets / name, f"{t.id} ({scale})"):
@@ -194,10 +200,12 @@ def _records(recs: list[dict[str, Any]]) -> str:
 REPORT_MARKER = ".densebench-report.json"
 
 
-def build_report(out: str | os.PathLike, results_root: str | None = None, images: list[Path] | None = None) -> Path:
+def build_report(out: str | os.PathLike, results_root: str | None = None, images: list[Path] | None = None,
+                 shipped: bool = True) -> Path:
     """Write the site to `out` (index.html + assets/ + its manifest), replacing an earlier report
     there whole; a folder holding anything the earlier report's manifest does not list is refused
-    (harness.outputs)."""
+    (harness.outputs). shipped: the paper tables also read DenseBench's shipped records beside the
+    store's (leaderboards.shipped); the other sections show the store's own records."""
     from harness import store
     from harness.files import owner_tag
     from harness.outputs import check_folder_replaceable, publish_folder, write_manifest
@@ -213,7 +221,8 @@ def build_report(out: str | os.PathLike, results_root: str | None = None, images
     except OSError as e:
         raise BenchError(f"--out {out}: cannot create {stage} ({e.strerror or e})") from e
     try:
-        body = [("Paper tables", _paper_tables(recs, stage / "assets")), ("Leaderboards", _leaderboards(recs, stage / "assets")),
+        from leaderboards.shipped import beside, shipped_records
+        body = [("Paper tables", _paper_tables(beside(recs, shipped_records()) if shipped else recs, stage / "assets")), ("Leaderboards", _leaderboards(recs, stage / "assets")),
                 ("Pre-training loss", _loss_curves(recs, stage / "assets")),
                 ("Pictures", _pictures(recs, stage / "assets", images or [])), ("Records", _records(recs))]
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>DenseBench report</title><style>{STYLE}</style>"

@@ -33,6 +33,13 @@ def trial(r: dict[str, Any]) -> tuple[str, str, int, int]:
     return r["method"], identity(r), pretrain_seed(r), r["seed"] if seed_varied(r) else -1
 
 
+def trial_key(r: dict[str, Any]) -> tuple:
+    """What makes two records the same trial: (task, protocol, version, with overrides or not, scale,
+    *trial(r)). A rerun of it replaces the earlier record; a shipped record of it gives way to the
+    user's (leaderboards.shipped)."""
+    return (r["task"], r["protocol"], r.get("protocol_version"), bool(r.get("overrides")), r["scale"], *trial(r))
+
+
 def latest_per_trial(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The latest record (by `created`) of each (protocol@version, with or without overrides, scale,
     trial). Where two records of
@@ -40,7 +47,7 @@ def latest_per_trial(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, An
     dropped without a word."""
     latest: dict[tuple, dict[str, Any]] = {}
     for r in sorted(records, key=lambda r: r.get("created", "")):
-        key = (r["task"], r["protocol"], r.get("protocol_version"), bool(r.get("overrides")), r["scale"], *trial(r))
+        key = trial_key(r)
         old = latest.get(key)
         if old is not None and old["metrics"] != r["metrics"]:
             _say_conflict(old, r)

@@ -47,6 +47,16 @@ def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ["DENSEBENCH_HOME"] = old
 
 
+@pytest.fixture(autouse=True)
+def no_shipped_records(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process tests read an empty shipped store (leaderboards/measured/ changes as DenseBench ships
+    records; a test's table must not), unless marked `real_shipped`."""
+    if request.node.get_closest_marker("real_shipped") is None:
+        from leaderboards import shipped
+        monkeypatch.setattr(shipped, "SHIPPED_ROOT", tmp_path_factory.getbasetemp() / "no-shipped-records")
+
+
 @pytest.fixture(scope="session")
 def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny synthetic COCO (24 train / 8 val images, 64-80 px), written once per session."""

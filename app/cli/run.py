@@ -100,8 +100,9 @@ def _run(args: argparse.Namespace) -> None:
     recipe, scale = resolve_recipe_scale(args)
     seeds = trial_seeds(args, args.task, scale)
     out = sys.stderr if args.json else sys.stdout
-    from harness import runs
+    from harness import runs, store
     runs.check_data(args.task, args.protocol, scale, args.data_root)  # before any pre-training or lock
+    store.check_writable(store.results_root(args.results_root))
     recs = []
     with contextlib.redirect_stdout(out):  # --json: stdout carries the records alone
         if args.checkpoint:

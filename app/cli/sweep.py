@@ -25,6 +25,9 @@ def add(sub: argparse._SubParsersAction) -> None:
                                                    "(partition, account, nodes, gpus_per_node, tasks_per_node, "
                                                    "cpus_per_task, mem_gb, timeout_min, array_parallelism, ...)")
     p.add_argument("--status", action="store_true", help="what is recorded, and the submitted jobs' states; run nothing")
+    p.add_argument("--verify", type=positive, nargs="?", const=2, default=None, metavar="N",
+                   help="re-run N (default 2) of the trials DenseBench ships for the table (leaderboards/measured/) "
+                        "into your store and say, trial by trial, whether each lands within its bounds; exit 1 if not")
     p.add_argument("--results-root", default=None)
     p.add_argument("--data-root", default=None)
     p.set_defaults(fn=_sweep)
@@ -40,6 +43,12 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.cluster and args.executor == "local":
         raise BenchError(f"--cluster {args.cluster}: applies to the submitit executors (--executor slurm, "
                          "submitit-local, submitit-debug), not to local")
+    if args.verify is not None:
+        if args.executor != "local" or args.status:
+            raise BenchError(f"--verify runs here, one trial after another: not with "
+                             f"{'--status' if args.status else '--executor ' + args.executor}")
+        _verify(args, tables[args.table])
+        return
     if args.executor != "local" and not (args.dry_run or args.status):
         from app.sweep_submit import check_executor
         check_executor(args.executor, args.cluster)  # before anything is planned or written
@@ -54,6 +63,8 @@ def _sweep(args: argparse.Namespace) -> None:
         if args.status:
             _print_jobs(jobs_dir)
         return
+    from harness import store
+    store.check_writable(store.results_root(args.results_root))  # before any pre-training
     if args.executor != "local":
         _submit(args, trials, jobs_dir)
         return
@@ -70,6 +81,25 @@ def _sweep(args: argparse.Namespace) -> None:
     print_table(args.table, args.scale, args.results_root)
     if r["failed"]:
         raise BenchError(f"{len(r['failed'])} trials failed; see {log}")
+
+
+def _verify(args: argparse.Namespace, table) -> None:
+    from app.verify import plan_verify, run_verify
+    from harness import store
+    from harness.errors import BenchError
+    from harness.files import home
+    if args.dry_run:
+        print("\n".join(plan_verify(table, args.scale, args.verify)[1]))
+        return
+    store.check_writable(store.results_root(args.results_root))  # before any pre-training
+    log = home() / "sweeps" / f"{args.table}-{args.scale}-verify.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    lines, outside = run_verify(table, args.scale, args.verify, args.jobs or max(1, cpu_count() // 2),
+                                args.results_root, args.data_root, log)
+    print("\n".join(lines) + f"\n(verified in {(time.monotonic() - t0) / 60:.1f} min of wall time; log: {log})")
+    if outside:
+        raise BenchError(f"--verify: {outside} checks of table '{args.table}' landed outside their bounds (listed above)")
 
 
 def _submit(args: argparse.Namespace, trials: list, jobs_dir) -> None:

@@ -133,7 +133,7 @@ def test_bench_table_prints_the_agreement_against_published_and_against_paper_ro
                 "created": "2026-12-07"}
     recs = [rec(m, v, s, sc) for sc, k in (("mini", 1), ("paper", 2)) for m, v in
             (("random", 20 * k), ("densecl", 22 * k), ("mocov2", 24 * k)) for s in (0, 1)]
-    monkeypatch.setattr(store, "iter_records", lambda root=None: recs)
+    monkeypatch.setattr(store, "iter_records", lambda root=None, *a, **k: recs)
     assert main(["table", "slotcon_t2", "--results-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "Rank agreement, measured (mini) against published" in out

@@ -83,7 +83,7 @@ def test_an_earlier_version_of_a_recipe_is_left_out_and_named(tmp_path, capsys, 
     cur = METHODS.card("mocov2").recipe("mini").version
     proto = TASKS.protocol("coco_det", "r50_fpn_4conv1fc_syncbn_1x").version  # records of the current protocol
     # a version the registry does not have is not the current one either
-    monkeypatch.setattr(store, "iter_records", lambda root=None: [_rec("mocov2", "mini", 25.0 + i, 0, version=proto,
+    monkeypatch.setattr(store, "iter_records", lambda root=None, *a, **k: [_rec("mocov2", "mini", 25.0 + i, 0, version=proto,
                                                                        recipe_version=rv)
                                                                    for i, rv in enumerate((cur, cur + 1))])
     assert main(["table", "pixpro_t1", "--results-root", str(tmp_path)]) == 0
