@@ -32,6 +32,8 @@ ROWS = [
     ("data synth", ["data", "synth", "--layout", "voc", "--out", "{W}/s", "--n-train", "0"], "expected a whole number >= 1"),
     ("data synth", ["data", "synth", "--layout", "klingon", "--out", "{W}/s"], "has no synthetic generator (expected one of coco"),
     ("data synth", ["data", "synth", "--layout", "imagenet", "--out", "{W}/s"], "has no synthetic generator"),
+    ("data synth", ["data", "synth", "--layout", "cityscapes", "--world", "2", "--out", "{W}/s"], "world 2 is written for coco, voc only"),
+    ("data synth", ["data", "synth", "--layout", "voc", "--world", "3", "--out", "{W}/s"], "invalid choice: 3"),
     ("data verify", ["data", "verify", "--layout", "voc", "--root", "{W}/absent"], "problems in"),
     ("results", ["results", "--results-root", "{W}/absent"], "no such folder"),
     ("leaderboard", ["leaderboard", "--task", "coco_det", "--protocol", "voc_seg/fcn_r50_d8_512_20k@2"], "belongs to task 'voc_seg'"),

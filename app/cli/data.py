@@ -15,6 +15,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--n-train", type=positive, default=None, help="train images or sequences (default: the layout's mini size)")
     s.add_argument("--n-val", type=positive, default=None)
+    s.add_argument("--world", type=int, choices=[1, 2], default=1,
+                   help="1 (default): the mini protocols' scenes; 2: shape-defined classes, appearance per instance, "
+                        "dead-leaves clutter (coco and voc; harness/data/world.py)")
     s.set_defaults(fn=_synth)
     v = dsub.add_parser("verify", help="check a data set: every file present and decoding, sizes, modes, labels")
     v.add_argument("--layout", required=True, help="coco, voc, cityscapes, ade20k, davis or voc_det")
@@ -27,6 +30,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 def _synth(args: argparse.Namespace) -> None:
     from harness.data import write_synthetic
     counts = {k: v for k, v in (("n_train", args.n_train), ("n_val", args.n_val)) if v is not None}
+    if args.world != 1:
+        counts["world"] = args.world
     out = write_synthetic(args.layout, args.out, seed=args.seed, **counts)
     print(f"wrote synthetic {args.layout} to {out}")
 

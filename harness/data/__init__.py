@@ -74,6 +74,11 @@ def write_synthetic(name: str, out: str | os.PathLike, **params: object) -> Path
         v = params.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise BenchError(f"--{k.replace('_', '-')} {v}: expected a whole number >= 1")
+    world = params.get("world", 1)
+    from harness.data.world import LAYOUTS as WORLD2_LAYOUTS
+    if world != 1 and (world != 2 or name not in WORLD2_LAYOUTS):
+        raise BenchError(f"synth world {world!r} of layout '{name}': expected 1" + (
+            " or 2" if name in WORLD2_LAYOUTS else f" (world 2 is written for {', '.join(WORLD2_LAYOUTS)} only, so far)"))
     from harness.data.publish import staging_name
     try:
         return LAYOUTS[name].write_synthetic(out, **params)
@@ -85,7 +90,12 @@ def write_synthetic(name: str, out: str | os.PathLike, **params: object) -> Path
 def synthetic_path(name: str, seed: int = 0, **params: object) -> Path:
     """Where the cached synthetic data set of these parameters lives; nothing is written."""
     from harness.data.scenes import synth_version
+    if params.get("world") == 1:  # world 1 is the default: one name, one cache entry
+        params = {k: v for k, v in params.items() if k != "world"}
     version = synth_version(name, bool(params.get("class_hue", True)))
+    if params.get("world", 1) != 1:  # world 2's rendering version (harness.data.world.VERSION)
+        from harness.data import world
+        version += (f"world-{params['world']}-{world.VERSION}",)
     # the key of layouts without later rendering changes is the one of SYNTH_VERSION alone (kept:
     # their cached data and the checkpoints trained on it stay valid)
     key = {"seed": seed, "version": version[0] if len(version) == 1 else list(version), **params}

@@ -56,8 +56,12 @@ def _polygons(mask: Any) -> list[list[float]]:
 
 
 def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                         size: tuple[int, int] = (96, 128), class_hue: bool = True) -> Path:
-    """Write a synthetic data set in the COCO-2017 layout; deterministic in (seed, sizes, class_hue).
+                         size: tuple[int, int] = (96, 128), class_hue: bool = True, world: int = 1) -> Path:
+    """Write a synthetic data set in the COCO-2017 layout; deterministic in (seed, sizes, class_hue, world).
+
+    world=2: harness.data.world's scenes (20 shape classes, appearance per instance, dead-leaves
+    clutter; class_hue does not apply). As in world 1, an instance's polygons are its outer contours,
+    so a ring's annotation covers its hole (COCO polygons hold no holes).
 
     class_hue=False: object instances in any hue (harness.data.scenes), the same scenes otherwise
     (same shapes, places and textures: one random stream); a protocol asks for it with
@@ -73,6 +77,12 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
 
     from harness.data.publish import publish_dir, staging_dir
     from harness.data.scenes import CLASSES, render_scene
+    if world == 2:
+        from harness.data import world as world2
+        CLASSES = world2.CLASSES  # noqa: N806
+        render_scene = lambda rng, h, w, class_hue: world2.render_scene(rng, h, w)  # noqa: E731
+    elif world != 1:
+        raise BenchError(f"synth world {world!r}: expected 1 or 2")
     tmp, out = staging_dir(out, "coco")
     (tmp / "annotations").mkdir(parents=True)
     cats = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASSES)]
@@ -102,6 +112,8 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     params = {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size}
     if not class_hue:  # absent by default: the marker of hue-coded sets stays as it was
         params["class_hue"] = False
+    if world != 1:
+        params["world"] = world
     return publish_dir(tmp, out, "coco", params)
 
 

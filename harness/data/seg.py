@@ -84,13 +84,18 @@ def save_palette_png(path: str | os.PathLike, labels: Any) -> None:
     im.save(path, format="PNG")
 
 
-def semantic_map(scene: Any, layout: str, border: int = 0) -> Any:
+# world 2 (harness.data.world): its 20 shape classes are VOC's 20 object classes in order (ids 1-20),
+# the dead-leaves background VOC's background; other layouts have no world-2 mapping yet
+WORLD2_LABELS = {"voc": {"shapes": list(range(1, 21)), "stuff": [0, 0, 0]}}
+
+
+def semantic_map(scene: Any, layout: str, border: int = 0, world: int = 1) -> Any:
     """uint8 label map of a scene (harness.data.scenes.Scene) in `layout`'s ids; `border` px around
     objects set to 255 (VOC style). The background is labelled per pixel from scene.stuff_map (banded
     scenes), else scene.background."""
     import cv2
     import numpy as np
-    ids = SYNTH_LABELS[layout]
+    ids = SYNTH_LABELS[layout] if world == 1 else WORLD2_LABELS[layout]
     if scene.stuff_map is None:
         lab = np.full(scene.instance_map.shape, ids["stuff"][scene.background - 5], np.uint8)
     else:
@@ -106,15 +111,20 @@ def semantic_map(scene: Any, layout: str, border: int = 0) -> Any:
     return lab
 
 
-def synthetic_scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, int]) -> Iterator[tuple[int, Any]]:
+def synthetic_scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, int],
+                     world: int = 1) -> Iterator[tuple[int, Any]]:
     """(index, scene) of a synthetic split: deterministic in (seed, split_seed, index), h and w drawn in
     size. The rendering follows the constants the layout's cache key is made of (scenes.synth_version):
-    banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS."""
+    banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS; world=2:
+    harness.data.world's scenes, for the layouts WORLD2_LABELS maps."""
     import numpy as np
 
+    from harness.data import world as world2
     from harness.data.scenes import FREE_HUE_LAYOUTS, STUFF_LAYOUTS, render_scene
+    if world not in (1, 2) or (world == 2 and layout not in WORLD2_LABELS):  # harness.data.write_synthetic checks first
+        raise BenchError(f"synth world {world!r} of layout '{layout}': not written")
     stuff, class_hue = layout in STUFF_LAYOUTS, layout not in FREE_HUE_LAYOUTS
     for i in range(n):
         rng = np.random.default_rng([seed, split_seed, i])
         h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-        yield i, render_scene(rng, h, w, stuff=stuff, class_hue=class_hue)
+        yield i, (world2.render_scene(rng, h, w) if world == 2 else render_scene(rng, h, w, stuff=stuff, class_hue=class_hue))

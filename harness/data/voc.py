@@ -59,13 +59,13 @@ class Voc(SegLayout):
 
 
 def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                        size: tuple[int, int] = (96, 128)) -> Path:
+                        size: tuple[int, int] = (96, 128), world: int = 1) -> Path:
     """Synthetic VOC2012 + aug as mmseg's voc_aug.py leaves it: trainaug.txt lists every train image;
     train.txt its first VOC_TRAIN_SHARE (at least one, and one less than all when there are two or
     more) and aug.txt the rest, in the same order, so that `train+aug` and `trainaug` are the same
     images in the same order. Labels are written to both SegmentationClass and SegmentationClassAug
     (the same maps: the synthetic world has one annotation), palette PNGs with 255 on a 1-px object
-    border band."""
+    border band. world=2: harness.data.world's scenes, its 20 classes as VOC's 20 (seg.WORLD2_LABELS)."""
     import cv2
 
     from harness.data.publish import publish_dir, staging_dir
@@ -74,10 +74,10 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
         (tmp / d).mkdir(parents=True)
     lists: dict[str, list[str]] = {"train": [], "val": []}
     for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
-        for i, scene in synthetic_scenes("voc", seed, split_seed, n, size):
+        for i, scene in synthetic_scenes("voc", seed, split_seed, n, size, world):
             name = f"2007_{split_seed}{i:05d}"
             cv2.imwrite(str(tmp / "JPEGImages" / f"{name}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-            lab = semantic_map(scene, "voc", border=1)
+            lab = semantic_map(scene, "voc", border=1, world=world)
             save_palette_png(tmp / "SegmentationClass" / f"{name}.png", lab)
             save_palette_png(tmp / "SegmentationClassAug" / f"{name}.png", lab)
             lists[split].append(name)
@@ -87,7 +87,10 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
     (seg / "aug.txt").write_text("".join(f"{i}\n" for i in lists["train"][k:]))
     (seg / "trainaug.txt").write_text("\n".join(lists["train"]) + "\n")
     (seg / "val.txt").write_text("\n".join(lists["val"]) + "\n")
-    return publish_dir(tmp, out, "voc", {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size})
+    params: dict[str, Any] = {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size}
+    if world != 1:  # absent by default: world-1 sets keep their marker
+        params["world"] = world
+    return publish_dir(tmp, out, "voc", params)
 
 
 VOC = Voc()
