@@ -165,3 +165,32 @@ def test_verify_with_nothing_shipped_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shipped, "SHIPPED_ROOT", tmp_path / "none")
     assert main(["sweep", "--table", "zhang_maire_t1", "--verify", "--dry-run"]) == 2
     assert "DenseBench ships no mini record of table 'zhang_maire_t1'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_verify_end_to_end_reruns_a_shipped_trial_and_lands_within_its_bounds(tmp_path, monkeypatch, capsys):
+    """A maintainer measures random init's seed-0 trial of zhang_maire_t3 (DAVIS label propagation)
+    and ships it; a user's `--verify 1` re-runs it in a fresh home through the sweep's child processes
+    and finds it within the protocol's expected bounds; then the user's record wins in the table."""
+    from app import sweep as sweep_mod
+    monkeypatch.setenv("DENSEBENCH_HOME", str(tmp_path / "maintainer"))
+    first = sweep_mod.run([sweep_mod.Trial("random", "mini", "davis_vos", "zhang_maire", 0)], "mini", 1,
+                          str(tmp_path / "measured_here"), None, tmp_path / "log", progress=False)
+    assert first["ran"] == 1 and not first["failed"], (tmp_path / "log").read_text()[-2000:]
+    root = tmp_path / "measured"
+    root.mkdir()
+    (root / store.READ_ONLY_MARKER).write_text("shipped\n")
+    monkeypatch.setattr(shipped, "SHIPPED_ROOT", root)
+    assert main(["ship", "--table", "zhang_maire_t3", "--results-root", str(tmp_path / "measured_here")]) == 0
+    monkeypatch.setenv("DENSEBENCH_HOME", str(tmp_path / "user"))
+    (tmp_path / "user_results").mkdir()
+    capsys.readouterr()
+    assert main(["sweep", "--table", "zhang_maire_t3", "--verify", "1", "--results-root", str(tmp_path / "user_results")]) == 0
+    out = capsys.readouterr().out
+    assert "verify zhang_maire_t3 (mini): 1 shipped trials" in out
+    assert "  within  random/mini seed 0 davis_vos/zhang_maire J&F-Mean: shipped" in out
+    assert "(expected bounds of davis_vos/zhang_maire (random, seed 0))" in out
+    assert "  within  random/mini seed 0 davis_vos/zhang_maire J (Mean): shipped" in out
+    assert "3 of 3 within their bounds" in out
+    assert main(["table", "zhang_maire_t3", "--results-root", str(tmp_path / "user_results")]) == 0
+    assert "| random / mini@v1 | measured (mini) |" in capsys.readouterr().out   # the user's record, not the shipped one
