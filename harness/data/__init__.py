@@ -79,6 +79,14 @@ def write_synthetic(name: str, out: str | os.PathLike, **params: object) -> Path
     if world != 1 and (world != 2 or name not in WORLD2_LAYOUTS):
         raise BenchError(f"synth world {world!r} of layout '{name}': expected 1" + (
             " or 2" if name in WORLD2_LAYOUTS else f" (world 2 is written for {', '.join(WORLD2_LAYOUTS)} only, so far)"))
+    from harness.data.world import OPTIONS as WORLD2_OPTIONS
+    for k in WORLD2_OPTIONS:
+        v = params.get(k)
+        if v is not None and (world != 2 or isinstance(v, bool) or not isinstance(v, int) or v < (1 if k == "classes" else 0)):
+            raise BenchError(f"synth {k} {v!r}: " + ("a world-2 option (set world: 2)" if world != 2 else
+                                                    f"expected a whole number >= {1 if k == 'classes' else 0}"))
+    if params.get("classes", 0) > 20:
+        raise BenchError(f"synth classes {params['classes']}: world 2 has 20")
     from harness.data.publish import staging_name
     try:
         return LAYOUTS[name].write_synthetic(out, **params)

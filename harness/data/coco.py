@@ -56,11 +56,12 @@ def _polygons(mask: Any) -> list[list[float]]:
 
 
 def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                         size: tuple[int, int] = (96, 128), class_hue: bool = True, world: int = 1) -> Path:
+                         size: tuple[int, int] = (96, 128), class_hue: bool = True, world: int = 1,
+                         **world_options: int) -> Path:
     """Write a synthetic data set in the COCO-2017 layout; deterministic in (seed, sizes, class_hue, world).
 
     world=2: harness.data.world's scenes (20 shape classes, appearance per instance, dead-leaves
-    clutter; class_hue does not apply). As in world 1, an instance's polygons are its outer contours,
+    clutter; class_hue does not apply; world_options: its render_scene's knobs, world.OPTIONS). As in world 1, an instance's polygons are its outer contours,
     so a ring's annotation covers its hole (COCO polygons hold no holes).
 
     class_hue=False: object instances in any hue (harness.data.scenes), the same scenes otherwise
@@ -80,7 +81,7 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     if world == 2:
         from harness.data import world as world2
         CLASSES = world2.CLASSES  # noqa: N806
-        render_scene = lambda rng, h, w, class_hue: world2.render_scene(rng, h, w)  # noqa: E731
+        render_scene = lambda rng, h, w, class_hue: world2.render_scene(rng, h, w, **world_options)  # noqa: E731
     elif world != 1:
         raise BenchError(f"synth world {world!r}: expected 1 or 2")
     tmp, out = staging_dir(out, "coco")
@@ -113,7 +114,7 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     if not class_hue:  # absent by default: the marker of hue-coded sets stays as it was
         params["class_hue"] = False
     if world != 1:
-        params["world"] = world
+        params.update(world=world, **world_options)
     return publish_dir(tmp, out, "coco", params)
 
 

@@ -112,7 +112,7 @@ def semantic_map(scene: Any, layout: str, border: int = 0, world: int = 1) -> An
 
 
 def synthetic_scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, int],
-                     world: int = 1) -> Iterator[tuple[int, Any]]:
+                     world: int = 1, **world_options: int) -> Iterator[tuple[int, Any]]:
     """(index, scene) of a synthetic split: deterministic in (seed, split_seed, index), h and w drawn in
     size. The rendering follows the constants the layout's cache key is made of (scenes.synth_version):
     banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS; world=2:
@@ -127,4 +127,4 @@ def synthetic_scenes(layout: str, seed: int, split_seed: int, n: int, size: tupl
     for i in range(n):
         rng = np.random.default_rng([seed, split_seed, i])
         h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-        yield i, (world2.render_scene(rng, h, w) if world == 2 else render_scene(rng, h, w, stuff=stuff, class_hue=class_hue))
+        yield i, (world2.render_scene(rng, h, w, **world_options) if world == 2 else render_scene(rng, h, w, stuff=stuff, class_hue=class_hue))

@@ -59,7 +59,7 @@ class Voc(SegLayout):
 
 
 def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 600, n_val: int = 100,
-                        size: tuple[int, int] = (96, 128), world: int = 1) -> Path:
+                        size: tuple[int, int] = (96, 128), world: int = 1, **world_options: int) -> Path:
     """Synthetic VOC2012 + aug as mmseg's voc_aug.py leaves it: trainaug.txt lists every train image;
     train.txt its first VOC_TRAIN_SHARE (at least one, and one less than all when there are two or
     more) and aug.txt the rest, in the same order, so that `train+aug` and `trainaug` are the same
@@ -74,7 +74,7 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
         (tmp / d).mkdir(parents=True)
     lists: dict[str, list[str]] = {"train": [], "val": []}
     for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
-        for i, scene in synthetic_scenes("voc", seed, split_seed, n, size, world):
+        for i, scene in synthetic_scenes("voc", seed, split_seed, n, size, world, **world_options):
             name = f"2007_{split_seed}{i:05d}"
             cv2.imwrite(str(tmp / "JPEGImages" / f"{name}.jpg"), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             lab = semantic_map(scene, "voc", border=1, world=world)
@@ -89,7 +89,7 @@ def write_synthetic_voc(out: str | os.PathLike, seed: int = 0, n_train: int = 60
     (seg / "val.txt").write_text("\n".join(lists["val"]) + "\n")
     params: dict[str, Any] = {"seed": seed, "n_train": n_train, "n_val": n_val, "size": size}
     if world != 1:  # absent by default: world-1 sets keep their marker
-        params["world"] = world
+        params.update(world=world, **world_options)
     return publish_dir(tmp, out, "voc", params)
 
 

@@ -33,6 +33,7 @@ from harness.data.scenes import Scene
 
 VERSION = 1  # bump when rendering changes (harness.data.synthetic_path keys on it)
 LAYOUTS = ("coco", "voc")  # the synthetic layouts that can be written in world 2 so far
+OPTIONS = ("leaves", "classes")  # render_scene's knobs a world-2 synthetic set may set (its cache key holds them)
 CLASSES = ("disc", "ellipse", "triangle", "square", "bar", "pentagon", "hexagon", "star4", "star5", "star8",
            "ring", "plus", "tee", "ell", "crescent", "arrow", "aitch", "horseshoe", "halfdisc", "bowtie")
 TEXTURES = ("flat", "stripes", "checker", "dots", "gradient", "noise")
@@ -180,26 +181,28 @@ def dead_leaves(rng: np.random.Generator, h: int, w: int, r_min: float = 4.0, r_
 
 
 def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int, int] = (3, 7),
-                 min_visible: int = 40) -> Scene:
-    """One world-2 scene of h x w px: a dead-leaves background (background family 5: one "stuff"
-    class) and n_objects[0]..n_objects[1] objects of random classes, sizes 0.08-0.3 x min(h, w)
-    (radius), any rotation and appearance; later objects occlude earlier ones, and an instance left
-    under `min_visible` px is dropped (as world 1)."""
-    img = dead_leaves(rng, h, w)
+                 min_visible: int = 40, leaves: int = 80, classes: int = len(CLASSES)) -> Scene:
+    """One world-2 scene of h x w px: a dead-leaves background of `leaves` leaves (0: one flat colour;
+    background family 5: one "stuff" class) and n_objects[0]..n_objects[1] objects drawn from the
+    first `classes` classes, sizes 0.08-0.3 x min(h, w) (radius), any rotation and appearance; later
+    objects occlude earlier ones, and an instance left under `min_visible` px is dropped (as world 1)."""
+    if not 1 <= classes <= len(CLASSES) or leaves < 0:
+        raise ValueError(f"classes {classes} (1-{len(CLASSES)}), leaves {leaves} (>= 0)")
+    img = dead_leaves(rng, h, w, coverage=leaves)
     inst = np.zeros((h, w), np.int32)
-    classes: list[int] = []
+    drawn: list[int] = []
     for _ in range(int(rng.integers(n_objects[0], n_objects[1] + 1))):
-        cls = int(rng.integers(len(CLASSES)))
+        cls = int(rng.integers(classes))
         size = rng.uniform(0.08, 0.3) * min(h, w)
         m = shape_mask(cls, rng, h, w, size, rng.uniform(0.1 * w, 0.9 * w), rng.uniform(0.1 * h, 0.9 * h))
         if m.sum() < min_visible:
             continue
         img[m] = appearance(rng, h, w)[m]
-        classes.append(cls)
-        inst[m] = len(classes)
-    keep = [k for k in range(1, len(classes) + 1) if (inst == k).sum() >= min_visible]
-    remap = np.zeros(len(classes) + 1, np.int32)
+        drawn.append(cls)
+        inst[m] = len(drawn)
+    keep = [k for k in range(1, len(drawn) + 1) if (inst == k).sum() >= min_visible]
+    remap = np.zeros(len(drawn) + 1, np.int32)
     remap[keep] = np.arange(1, len(keep) + 1)
     noise = rng.normal(0, 0.02, img.shape).astype(np.float32)
     image = np.clip((img + noise) * 255.0, 0, 255).astype(np.uint8)
-    return Scene(image=image, instance_map=remap[inst], classes=[classes[k - 1] for k in keep], background=5)
+    return Scene(image=image, instance_map=remap[inst], classes=[drawn[k - 1] for k in keep], background=5)

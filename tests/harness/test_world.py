@@ -71,3 +71,24 @@ def test_a_world_a_layout_lacks_is_one_line_and_writes_nothing(tmp_path, layout,
     with pytest.raises(BenchError, match=f"synth world {world_} of layout '{layout}'"):
         write_synthetic(layout, tmp_path / "x", world=world_)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("params,error", [
+    ({"leaves": 5}, "synth leaves 5: a world-2 option"),
+    ({"world": 2, "classes": 0}, "synth classes 0: expected a whole number >= 1"),
+    ({"world": 2, "classes": 21}, "synth classes 21: world 2 has 20"),
+    ({"world": 2, "leaves": -1}, "synth leaves -1: expected a whole number >= 0"),
+    ({"world": 2, "leaves": True}, "synth leaves True"),
+])
+def test_world_2_options_are_checked_before_anything_is_written(tmp_path, params, error):
+    with pytest.raises(BenchError, match=error):
+        write_synthetic("voc", tmp_path / "x", **params)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_world_2_options_draw_fewer_classes_on_a_flat_background():
+    s = world.render_scene(np.random.default_rng([0, 0, 1]), 96, 96, leaves=0, classes=3)
+    assert set(s.classes) <= {0, 1, 2}
+    background = s.image[s.instance_map == 0].astype(float)
+    assert background.std(0).max() < 12   # one flat colour plus the sensor noise (0.02 x 255 = 5.1)
+    assert synthetic_path("voc", world=2, leaves=0) != synthetic_path("voc", world=2)
