@@ -102,7 +102,7 @@ def synthetic_path(name: str, seed: int = 0, **params: object) -> Path:
         params = {k: v for k, v in params.items() if k != "world"}
     version = synth_version(name, bool(params.get("class_hue", True)))
     if params.get("world", 1) != 1:  # world 2's rendering version (harness.data.world.VERSION)
-        from harness.data import world
+        import harness.data.world as world
         version += (f"world-{params['world']}-{world.VERSION}",)
     # the key of layouts without later rendering changes is the one of SYNTH_VERSION alone (kept:
     # their cached data and the checkpoints trained on it stay valid)

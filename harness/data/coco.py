@@ -79,7 +79,7 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     from harness.data.publish import publish_dir, staging_dir
     from harness.data.scenes import CLASSES, render_scene
     if world == 2:
-        from harness.data import world as world2
+        import harness.data.world as world2
         CLASSES = world2.CLASSES  # noqa: N806
         render_scene = lambda rng, h, w, class_hue: world2.render_scene(rng, h, w, **world_options)  # noqa: E731
     elif world != 1:

@@ -119,7 +119,7 @@ def synthetic_scenes(layout: str, seed: int, split_seed: int, n: int, size: tupl
     harness.data.world's scenes, for the layouts WORLD2_LABELS maps."""
     import numpy as np
 
-    from harness.data import world as world2
+    import harness.data.world as world2
     from harness.data.scenes import FREE_HUE_LAYOUTS, STUFF_LAYOUTS, render_scene
     if world not in (1, 2) or (world == 2 and layout not in WORLD2_LABELS):  # harness.data.write_synthetic checks first
         raise BenchError(f"synth world {world!r} of layout '{layout}': not written")
