@@ -82,9 +82,10 @@ def write_synthetic(name: str, out: str | os.PathLike, **params: object) -> Path
     from harness.data.world import OPTIONS as WORLD2_OPTIONS
     for k in WORLD2_OPTIONS:
         v = params.get(k)
-        if v is not None and (world != 2 or isinstance(v, bool) or not isinstance(v, int) or v < (1 if k == "classes" else 0)):
+        low = 0 if k == "leaves" else 1
+        if v is not None and (world != 2 or isinstance(v, bool) or not isinstance(v, int) or v < low):
             raise BenchError(f"synth {k} {v!r}: " + ("a world-2 option (set world: 2)" if world != 2 else
-                                                    f"expected a whole number >= {1 if k == 'classes' else 0}"))
+                                                    f"expected a whole number >= {low}"))
     if params.get("classes", 0) > 20:
         raise BenchError(f"synth classes {params['classes']}: world 2 has 20")
     from harness.data.publish import staging_name

@@ -33,7 +33,7 @@ from harness.data.scenes import Scene
 
 VERSION = 1  # bump when rendering changes (harness.data.synthetic_path keys on it)
 LAYOUTS = ("coco", "voc")  # the synthetic layouts that can be written in world 2 so far
-OPTIONS = ("leaves", "classes")  # render_scene's knobs a world-2 synthetic set may set (its cache key holds them)
+OPTIONS = ("leaves", "classes", "scale")  # render_scene's knobs a world-2 synthetic set may set (its cache key holds them)
 CLASSES = ("disc", "ellipse", "triangle", "square", "bar", "pentagon", "hexagon", "star4", "star5", "star8",
            "ring", "plus", "tee", "ell", "crescent", "arrow", "aitch", "horseshoe", "halfdisc", "bowtie")
 TEXTURES = ("flat", "stripes", "checker", "dots", "gradient", "noise")
@@ -181,19 +181,21 @@ def dead_leaves(rng: np.random.Generator, h: int, w: int, r_min: float = 4.0, r_
 
 
 def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int, int] = (3, 7),
-                 min_visible: int = 40, leaves: int = 80, classes: int = len(CLASSES)) -> Scene:
+                 min_visible: int = 40, leaves: int = 80, classes: int = len(CLASSES), scale: int = 100) -> Scene:
     """One world-2 scene of h x w px: a dead-leaves background of `leaves` leaves (0: one flat colour;
     background family 5: one "stuff" class) and n_objects[0]..n_objects[1] objects drawn from the
-    first `classes` classes, sizes 0.08-0.3 x min(h, w) (radius), any rotation and appearance; later
+    first `classes` classes, sizes 0.08-0.3 x min(h, w) (radius) x scale / 100, any rotation and appearance; later
     objects occlude earlier ones, and an instance left under `min_visible` px is dropped (as world 1)."""
-    if not 1 <= classes <= len(CLASSES) or leaves < 0:
-        raise ValueError(f"classes {classes} (1-{len(CLASSES)}), leaves {leaves} (>= 0)")
+    if not 1 <= classes <= len(CLASSES) or leaves < 0 or scale < 1:
+        raise ValueError(f"classes {classes} (1-{len(CLASSES)}), leaves {leaves} (>= 0), scale {scale} (>= 1)")
     img = dead_leaves(rng, h, w, coverage=leaves)
     inst = np.zeros((h, w), np.int32)
     drawn: list[int] = []
     for _ in range(int(rng.integers(n_objects[0], n_objects[1] + 1))):
         cls = int(rng.integers(classes))
         size = rng.uniform(0.08, 0.3) * min(h, w)
+        if scale != 100:  # the default draws exactly what it drew before the knob existed
+            size *= scale / 100
         m = shape_mask(cls, rng, h, w, size, rng.uniform(0.1 * w, 0.9 * w), rng.uniform(0.1 * h, 0.9 * h))
         if m.sum() < min_visible:
             continue

@@ -79,6 +79,7 @@ def test_a_world_a_layout_lacks_is_one_line_and_writes_nothing(tmp_path, layout,
     ({"world": 2, "classes": 21}, "synth classes 21: world 2 has 20"),
     ({"world": 2, "leaves": -1}, "synth leaves -1: expected a whole number >= 0"),
     ({"world": 2, "leaves": True}, "synth leaves True"),
+    ({"world": 2, "scale": 0}, "synth scale 0: expected a whole number >= 1"),
 ])
 def test_world_2_options_are_checked_before_anything_is_written(tmp_path, params, error):
     with pytest.raises(BenchError, match=error):
