@@ -61,13 +61,18 @@ class Line:
     method: str | None = None     # DenseBench's method name (None: a published row it has no method for)
     ident: str = ""               # measured: the pre-training (recipe@vN, or an imported weights' hash)
     reference: bool = False       # published: the row agreement compares the method with (published.Row)
-    origin: str = ""              # measured: 'yours', 'shipped' or 'shipped + yours' (leaderboards.shipped)
     records: list[dict[str, Any]] = field(default_factory=list)  # measured: the records its cells pool
+
+    @property
+    def origin(self) -> str:
+        """Where a measured row's records come from: 'yours', 'shipped' or 'shipped + yours'."""
+        from leaderboards.shipped import origin
+        return origin(self.records)
 
     @property
     def kind_text(self) -> str:
         """The kind as printed: a measured row made of shipped records says so."""
-        return self.kind if self.origin in ("", "yours") else f"{self.kind[:-1]}, {self.origin})"
+        return self.kind if self.origin == "yours" else f"{self.kind[:-1]}, {self.origin})"
 
 
 def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -142,18 +147,17 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
             superseded.extend(sorted({f"{r['method']} / {identity(r)}" for r in old}))
         recs = [r for r in recs if not _superseded(r, recipe_versions)]
     groups: dict[tuple[str, str], dict[str, list[float]]] = {}
-    used: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    used: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}  # each group's records, once each
     for rec in latest_per_trial(recs):
         for c in cols:
             v = _metric_value(rec, c.metric) if (rec["task"], rec["protocol"]) == (c.task, c.protocol) else None
             if v is not None:
                 groups.setdefault((rec["method"], identity(rec)), {}).setdefault(c.id, []).append(v)
-                used.setdefault((rec["method"], identity(rec)), []).append(rec)
-    from leaderboards.shipped import origin
+                used.setdefault((rec["method"], identity(rec)), {})[id(rec)] = rec
     for (method, ident), vals in sorted(groups.items(), key=lambda kv: (methods.index(kv[0][0]), kv[0][1])):
         lines.append(Line(f"{method} / {ident}", f"measured ({scale})",
                           {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}, method, ident,
-                          origin=origin(used[(method, ident)]), records=list({id(r): r for r in used[(method, ident)]}.values())))
+                          records=list(used[(method, ident)].values())))
     _mark(table, lines, scale, higher_is_better)
     return lines
 

@@ -36,14 +36,14 @@ def main() -> None:
     ap.add_argument("--fractions", default=",".join(map(str, FRACTIONS)), help="label fractions (default 0.05,0.1,0.25,1.0)")
     args = ap.parse_args()
     from harness import runs
-    from harness.registry import METHODS as METHOD_CARDS
+    from harness import registry
     seeds = [int(s) for s in args.seeds.split(",")]
     methods, fractions = args.methods.split(","), [float(f) for f in args.fractions.split(",")]
     world = {"world": args.world} if args.world != 1 else {}
     rows, t0 = [], time.time()
     for method in methods:
         t1 = time.time()
-        trains = METHOD_CARDS.card(method).recipe("mini").data is not None  # random init reads no data
+        trains = registry.METHODS.card(method).recipe("mini").data is not None  # random init reads no data
         ck = runs.pretrain(method, "mini", 0, progress=False, overrides={"data": {"synth": world}} if world and trains else None)
         print(json.dumps({"method": method, "pretrain_s": round(time.time() - t1, 1), "checkpoint": str(ck)}), flush=True)
         for seed in seeds:

@@ -86,8 +86,9 @@ def write_synthetic(name: str, out: str | os.PathLike, **params: object) -> Path
         if v is not None and (world != 2 or isinstance(v, bool) or not isinstance(v, int) or v < low):
             raise BenchError(f"synth {k} {v!r}: " + ("a world-2 option (set world: 2)" if world != 2 else
                                                     f"expected a whole number >= {low}"))
-    if params.get("classes", 0) > 20:
-        raise BenchError(f"synth classes {params['classes']}: world 2 has 20")
+    from harness.data.world import CLASSES as WORLD2_CLASSES
+    if params.get("classes", 0) > len(WORLD2_CLASSES):
+        raise BenchError(f"synth classes {params['classes']}: world 2 has {len(WORLD2_CLASSES)}")
     from harness.data.publish import staging_name
     try:
         return LAYOUTS[name].write_synthetic(out, **params)

@@ -73,28 +73,22 @@ def write_synthetic_coco(out: str | os.PathLike, seed: int = 0, n_train: int = 6
     synthetic COCO of the same version (harness.data.publish).
     """
     import cv2
-    import numpy as np
     import pycocotools.mask as mask_util
 
+    import harness.data.world as world2
+    import harness.data.scenes as scenes
     from harness.data.publish import publish_dir, staging_dir
-    from harness.data.scenes import CLASSES, render_scene
-    if world == 2:
-        import harness.data.world as world2
-        CLASSES = world2.CLASSES  # noqa: N806
-        render_scene = lambda rng, h, w, class_hue: world2.render_scene(rng, h, w, **world_options)  # noqa: E731
-    elif world != 1:
-        raise BenchError(f"synth world {world!r}: expected 1 or 2")
+    from harness.data.seg import synthetic_scenes
     tmp, out = staging_dir(out, "coco")
     (tmp / "annotations").mkdir(parents=True)
-    cats = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASSES)]
+    cats = [{"id": i + 1, "name": n, "supercategory": "shape"}
+            for i, n in enumerate(world2.CLASSES if world == 2 else scenes.CLASSES)]
     ann_id = 1
     for split, n, split_seed in (("train", n_train, 0), ("val", n_val, 1)):
         (tmp / f"{split}2017").mkdir()
         images, anns = [], []
-        for i in range(n):
-            rng = np.random.default_rng([seed, split_seed, i])
-            h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-            scene = render_scene(rng, h, w, class_hue=class_hue)
+        for i, scene in synthetic_scenes("coco", seed, split_seed, n, size, world, class_hue, **world_options):
+            h, w = scene.image.shape[:2]
             name = f"{split_seed:02d}{i:010d}.jpg"
             cv2.imwrite(str(tmp / f"{split}2017" / name), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
             images.append({"id": split_seed * 10**7 + i, "file_name": name, "height": h, "width": w})

@@ -98,17 +98,8 @@ def texture(rng: np.random.Generator, h: int, w: int, family: int, class_hue: bo
     theta = rng.uniform(0, np.pi)
     u = x * np.cos(theta) + y * np.sin(theta)
     v = -x * np.sin(theta) + y * np.cos(theta)
-    if family == 0:    # stripes
-        a = (np.sin(2 * np.pi * u / period) > 0).astype(np.float32)
-    elif family == 1:  # checkerboard
-        a = ((np.floor(u / period) + np.floor(v / period)) % 2).astype(np.float32)
-    elif family == 2:  # dots
-        a = ((np.mod(u, period) - period / 2) ** 2 + (np.mod(v, period) - period / 2) ** 2 < (period / 3) ** 2)
-        a = a.astype(np.float32)
-    elif family == 3:  # smooth gradient
-        a = (u - u.min()) / max(float(np.ptp(u)), 1.0)
-    elif family == 4:  # fine noise
-        a = rng.uniform(0, 1, (h, w)).astype(np.float32)
+    if family < len(CLASSES):
+        a = pattern(("stripes", "checker", "dots", "gradient", "noise")[family], u, v, period, rng)
     else:              # background: low-frequency blotches of several scales
         a = np.zeros((h, w), np.float32)
         for s in (4, 8, 16)[: family - 3]:
@@ -116,6 +107,37 @@ def texture(rng: np.random.Generator, h: int, w: int, family: int, class_hue: bo
             a += cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
         a = (a - a.min()) / max(float(np.ptp(a)), 1e-6)
     return c1 * a[..., None] + c2 * (1 - a[..., None])
+
+
+def pattern(kind: str, u: np.ndarray, v: np.ndarray, period: float, rng: np.random.Generator) -> np.ndarray:
+    """A float32 HxW mixing weight in [0,1] over rotated coordinates (u, v): flat, stripes, checker,
+    dots, gradient or noise (the texture families of both synthetic worlds)."""
+    if kind == "flat":
+        return np.ones(u.shape, np.float32)
+    if kind == "stripes":
+        return (np.sin(2 * np.pi * u / period) > 0).astype(np.float32)
+    if kind == "checker":
+        return ((np.floor(u / period) + np.floor(v / period)) % 2).astype(np.float32)
+    if kind == "dots":
+        return ((np.mod(u, period) - period / 2) ** 2 + (np.mod(v, period) - period / 2) ** 2
+                < (period / 3) ** 2).astype(np.float32)
+    if kind == "gradient":
+        return (u - u.min()) / max(float(np.ptp(u)), 1.0)
+    return rng.uniform(0, 1, u.shape).astype(np.float32)
+
+
+def finish_scene(rng: np.random.Generator, img: np.ndarray, inst: np.ndarray, classes: list[int], min_visible: int,
+                 background: int = 5, stuff_map: np.ndarray | None = None) -> Scene:
+    """The Scene of a rendered float image: instances that occlusion left under `min_visible` px
+    dropped and the rest renumbered 1..K, then sensor noise (sigma 0.02) and uint8 conversion."""
+    keep = [k for k in range(1, len(classes) + 1) if (inst == k).sum() >= min_visible]
+    remap = np.zeros(len(classes) + 1, np.int32)
+    for new, k in enumerate(keep, 1):
+        remap[k] = new
+    noise = rng.normal(0, 0.02, img.shape).astype(np.float32)
+    image = np.clip((img + noise) * 255.0, 0, 255).astype(np.uint8)
+    return Scene(image=image, instance_map=remap[inst], classes=[classes[k - 1] for k in keep], background=background,
+                 stuff_map=stuff_map)
 
 
 def shape_mask(rng: np.random.Generator, h: int, w: int, cls: int, size: float, cx: float, cy: float) -> np.ndarray:
@@ -206,13 +228,4 @@ def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int,
         img[m] = tex[m]
         classes.append(cls)
         inst[m] = len(classes)  # occludes what was there
-    # drop instances that occlusion left too small, renumbering the rest 1..K
-    keep = [k for k in range(1, len(classes) + 1) if (inst == k).sum() >= min_visible]
-    remap = np.zeros(len(classes) + 1, np.int32)
-    for new, k in enumerate(keep, 1):
-        remap[k] = new
-    inst = remap[inst]
-    classes = [classes[k - 1] for k in keep]
-    noise = rng.normal(0, 0.02, img.shape).astype(np.float32)
-    image = np.clip((img + noise) * 255.0, 0, 255).astype(np.uint8)
-    return Scene(image=image, instance_map=inst, classes=classes, background=background, stuff_map=stuff_map)
+    return finish_scene(rng, img, inst, classes, min_visible, background, stuff_map)

@@ -112,18 +112,20 @@ def semantic_map(scene: Any, layout: str, border: int = 0, world: int = 1) -> An
 
 
 def synthetic_scenes(layout: str, seed: int, split_seed: int, n: int, size: tuple[int, int],
-                     world: int = 1, **world_options: int) -> Iterator[tuple[int, Any]]:
+                     world: int = 1, class_hue: bool | None = None, **world_options: int) -> Iterator[tuple[int, Any]]:
     """(index, scene) of a synthetic split: deterministic in (seed, split_seed, index), h and w drawn in
     size. The rendering follows the constants the layout's cache key is made of (scenes.synth_version):
-    banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS; world=2:
-    harness.data.world's scenes, for the layouts WORLD2_LABELS maps."""
+    banded stuff for STUFF_LAYOUTS, object instances in any hue for FREE_HUE_LAYOUTS (class_hue, when
+    given, overrides the layout's: synthetic COCO's any-hue sets); world=2: harness.data.world's scenes
+    with world_options, for the layouts world.LAYOUTS names."""
     import numpy as np
 
     import harness.data.world as world2
     from harness.data.scenes import FREE_HUE_LAYOUTS, STUFF_LAYOUTS, render_scene
-    if world not in (1, 2) or (world == 2 and layout not in WORLD2_LABELS):  # harness.data.write_synthetic checks first
+    if world not in (1, 2) or (world == 2 and layout not in world2.LAYOUTS):  # harness.data.write_synthetic checks first
         raise BenchError(f"synth world {world!r} of layout '{layout}': not written")
-    stuff, class_hue = layout in STUFF_LAYOUTS, layout not in FREE_HUE_LAYOUTS
+    stuff = layout in STUFF_LAYOUTS
+    class_hue = layout not in FREE_HUE_LAYOUTS if class_hue is None else class_hue
     for i in range(n):
         rng = np.random.default_rng([seed, split_seed, i])
         h, w = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))

@@ -29,7 +29,7 @@ import colorsys
 import cv2
 import numpy as np
 
-from harness.data.scenes import Scene
+from harness.data.scenes import Scene, finish_scene, pattern
 
 VERSION = 1  # bump when rendering changes (harness.data.synthetic_path keys on it)
 LAYOUTS = ("coco", "voc")  # the synthetic layouts that can be written in world 2 so far
@@ -133,18 +133,7 @@ def appearance(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     theta, period = rng.uniform(0, np.pi), rng.uniform(3, 8)
     u, v = x * np.cos(theta) + y * np.sin(theta), -x * np.sin(theta) + y * np.cos(theta)
-    if kind == "flat":
-        a = np.ones((h, w), np.float32)
-    elif kind == "stripes":
-        a = (np.sin(2 * np.pi * u / period) > 0).astype(np.float32)
-    elif kind == "checker":
-        a = ((np.floor(u / period) + np.floor(v / period)) % 2).astype(np.float32)
-    elif kind == "dots":
-        a = ((np.mod(u, period) - period / 2) ** 2 + (np.mod(v, period) - period / 2) ** 2 < (period / 3) ** 2).astype(np.float32)
-    elif kind == "gradient":
-        a = (u - u.min()) / max(float(np.ptp(u)), 1.0)
-    else:
-        a = rng.uniform(0, 1, (h, w)).astype(np.float32)
+    a = pattern(kind, u, v, period, rng)
     return c1 * a[..., None] + c2 * (1 - a[..., None])
 
 
@@ -202,9 +191,4 @@ def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int,
         img[m] = appearance(rng, h, w)[m]
         drawn.append(cls)
         inst[m] = len(drawn)
-    keep = [k for k in range(1, len(drawn) + 1) if (inst == k).sum() >= min_visible]
-    remap = np.zeros(len(drawn) + 1, np.int32)
-    remap[keep] = np.arange(1, len(keep) + 1)
-    noise = rng.normal(0, 0.02, img.shape).astype(np.float32)
-    image = np.clip((img + noise) * 255.0, 0, 255).astype(np.uint8)
-    return Scene(image=image, instance_map=remap[inst], classes=[drawn[k - 1] for k in keep], background=5)
+    return finish_scene(rng, img, inst, drawn, min_visible)
