@@ -93,3 +93,12 @@ def test_world_2_options_draw_fewer_classes_on_a_flat_background():
     background = s.image[s.instance_map == 0].astype(float)
     assert background.std(0).max() < 12   # one flat colour plus the sensor noise (0.02 x 255 = 5.1)
     assert synthetic_path("voc", world=2, leaves=0) != synthetic_path("voc", world=2)
+
+
+def test_bench_data_synth_world_2_writes_a_world_2_set(tmp_path, capsys):
+    from app.cli import main
+    assert main(["data", "synth", "--layout", "coco", "--world", "2", "--out", str(tmp_path / "c"),
+                 "--n-train", "3", "--n-val", "1"]) == 0
+    import json
+    ann = json.loads((tmp_path / "c" / "annotations" / "instances_train2017.json").read_text())
+    assert [c["name"] for c in ann["categories"]] == list(world.CLASSES)
