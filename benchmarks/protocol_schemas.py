@@ -125,3 +125,50 @@ class RetrievalProtocol:
     k: int
 
 
+
+
+# ------------------------------------------------------------------ voc07_svm
+@dataclass(frozen=True)
+class ClassificationDataset:
+    layout: Literal["voc_det"]
+    train: str
+    test: str
+    classes: str | tuple[str, ...] = "voc"       # 'voc' (the 20, alphabetical as the devkit's lists sort) or a list
+    synth: dict | None = None
+
+
+@dataclass(frozen=True)
+class PooledFeatures:
+    stage: Literal["layer1", "layer2", "layer3", "layer4"]
+    resize: int                                  # shorter side first (torchvision Resize(int), bilinear)
+    size: tuple[int, int]                        # then to exactly (height, width)
+    pool: tuple[int, int, int]                   # AvgPool2d (kernel, stride, padding) on the stage's map, flattened
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class LinearSvm:
+    positive_weight: float
+    intercept_scaling: float
+    penalty: Literal["l1", "l2"]
+    loss: Literal["hinge", "squared_hinge"]
+    tol: float
+    dual: bool
+    max_iter: int
+
+
+@dataclass(frozen=True)
+class LowShot:
+    shots: tuple[int, ...]                       # images per class; one metric lowshot_<k> each
+    samples: int                                 # independent draws per shot count
+
+
+@dataclass(frozen=True)
+class SvmProtocol:
+    dataset: ClassificationDataset
+    features: PooledFeatures
+    svm: LinearSvm
+    costs: tuple[float, ...]                     # tried as given, then 0.5**n for n in halvings (inclusive)
+    halvings: tuple[int, int]
+    folds: int                                   # cross-validation folds choosing the full SVM's cost
+    low_shot: LowShot | None = None

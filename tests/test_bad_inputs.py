@@ -59,6 +59,13 @@ def world(tmp_path_factory, tiny_coco):
     Image.fromarray(lab, "L").save(voc / "SegmentationClass" / f"{ids[0]}.png")
     Image.new("L", (5, 5)).save(voc / "SegmentationClass" / f"{ids[1]}.png")
     (voc / "ImageSets" / "Segmentation" / "val.txt").write_text("\n".join(ids + ["2007_gone"]) + "\n")
+    # VOC2007 (voc07_svm's trainval07): an image that does not decode, a listed id without files
+    from harness.data.vocdet import write_synthetic_voc_det
+    vocdet = write_synthetic_voc_det(W / "vocdet", n_train=4, n_val=2, size=(32, 40))
+    tv = vocdet / "VOC2007" / "ImageSets" / "Main" / "trainval.txt"
+    first = tv.read_text().split()[0]
+    (vocdet / "VOC2007" / "JPEGImages" / f"{first}.jpg").write_bytes(b"not a jpeg")
+    tv.write_text(tv.read_text() + "07_gone\n")
     # COCO: a negative box; `images` not a list; an image without file_name
     for name, change in (("negbox", lambda d: d["annotations"][0]["bbox"].__setitem__(2, -4.0)),
                          ("imagesdict", lambda d: d.__setitem__("images", {"a": 1})),
@@ -106,6 +113,7 @@ ROWS = [
     ("synth-count", ["data", "synth", "--layout", "coco", "--out", "{W}/out/s", "--n-train", "-5"], "argument --n-train: -5: expected a whole number >= 1", {}),
     ("davis-workers", ["davis-score", "--davis-root", "{W}/davis", "--results", "{W}/pred", "--workers", "-1"], "argument --workers: -1: expected", {}),
     ("unknown-scale", ["run", "--checkpoint", "{W}/good.safetensors", "--task", "davis_vos", "--scale", "mimi"], "argument --scale: invalid choice: 'mimi'", {}),
+    ("vocdet-bad-image-and-list", ["data", "verify", "--layout", "voc_det", "--root", "{W}/vocdet", "--split", "trainval07"], "2 problems in {W}/vocdet", {}),
     ("coco-negative-box", ["data", "verify", "--layout", "coco", "--root", "{W}/negbox", "--split", "val"], "1 problems in {W}/negbox", {}),
     ("coco-images-dict", ["data", "verify", "--layout", "coco", "--root", "{W}/imagesdict", "--split", "val"], "1 problems in {W}/imagesdict", {}),
     ("coco-no-file-name", ["data", "verify", "--layout", "coco", "--root", "{W}/nofilename", "--split", "val"], "1 problems in {W}/nofilename", {}),

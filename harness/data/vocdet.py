@@ -4,7 +4,8 @@ Real layout (under the data root, `VOCdevkit/`, as the devkits unpack):
     VOC2007/{Annotations/<id>.xml, ImageSets/Main/{trainval,test}.txt, JPEGImages/<id>.jpg}
     VOC2012/{Annotations/<id>.xml, ImageSets/Main/trainval.txt, JPEGImages/<id>.jpg}
 DenseBench's splits: `trainval` = VOC2007 trainval + VOC2012 trainval (the papers' "07+12"),
-`test` = VOC2007 test. Each annotation has <size><width/><height/></size> and per object <name>,
+`test` = VOC2007 test, `trainval07` = VOC2007 trainval alone (the VOC07 classification benchmark's
+training set, voc07_svm). Each annotation has <size><width/><height/></size> and per object <name>,
 <pose>, <truncated>, <difficult> (0/1) and <bndbox> with 1-based inclusive xmin, ymin, xmax, ymax
 (Detectron2's VOC evaluator reads all of them).
 The synthetic writer renders the scenes of the segmentation layouts (any hue: harness.data.scenes)
@@ -27,7 +28,8 @@ VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
                "train", "tvmonitor")
 SYNTH_CLASSES = ("person", "car", "bird", "bottle", "chair")  # scenes.CLASSES -> VOC names (as harness.data.seg)
-SPLITS = {"trainval": (("VOC2007", "trainval"), ("VOC2012", "trainval")), "test": (("VOC2007", "test"),)}
+SPLITS = {"trainval": (("VOC2007", "trainval"), ("VOC2012", "trainval")), "test": (("VOC2007", "test"),),
+          "trainval07": (("VOC2007", "trainval"),)}
 DIFFICULT_AREA = 120  # px; synthetic objects this small are marked difficult
 
 
@@ -127,9 +129,33 @@ def problems(root: str | os.PathLike, split: str, classes: tuple[str, ...] = VOC
     return out
 
 
+def classification_targets(root: str | os.PathLike, split: str, classes: tuple[str, ...]) -> tuple[list[Path], "np.ndarray"]:
+    """Image-level labels of a split, as the VOC devkit's per-class lists (<class>_<set>.txt) hold them
+    and ORL's tools/prepare_data/create_voc_data_files.py encodes them: ([image paths, sorted by
+    image id], targets [N, len(classes)] int32) with 1 = the image holds a non-difficult object of
+    the class, -1 = only difficult ones (ignored when testing), 0 = none. Objects of classes outside
+    `classes` are an error (the annotation names the file)."""
+    import numpy as np
+    rows: dict[str, tuple[Path, list[int]]] = {}
+    for base, image_set, _ in split_parts(root, split):
+        lst = base / "ImageSets" / "Main" / f"{image_set}.txt"
+        if not lst.is_file():
+            raise BenchError(f"{lst}: missing (VOC image-set list)")
+        for fid in (s.strip() for s in lst.read_text().splitlines() if s.strip()):
+            _, _, objs = parse_annotation(base / "Annotations" / f"{fid}.xml", classes)
+            label = [0] * len(classes)
+            for name, difficult, _ in objs:
+                c = classes.index(name)
+                label[c] = 1 if not difficult else (label[c] or -1)
+            rows[fid] = (base / "JPEGImages" / f"{fid}.jpg", label)
+    ids = sorted(rows)
+    return [rows[i][0] for i in ids], np.array([rows[i][1] for i in ids], dtype=np.int32).reshape(len(ids), len(classes))
+
+
 class VocDet(Layout):
     name, folder, splits = "voc_det", "VOCdevkit", tuple(SPLITS)
     how_to_get = "extract VOCtrainval_06-Nov-2007.tar, VOCtest_06-Nov-2007.tar and VOCtrainval_11-May-2012.tar"
+    default_splits = ("trainval", "test")  # trainval07 is a part of trainval
 
     def problems(self, root: Path, split: str) -> list[str]:
         return problems(root, split)

@@ -24,6 +24,8 @@ CITY_DENSECL = "protocol:cityscapes_seg/fcn_r50_d8_769_40k"
 VOC_DENSECL = "protocol:voc_seg/fcn_r50_d8_512_20k"
 C4 = "protocol:coco_det_c4/r50_c4_syncbn_1x"
 VOCDET = "protocol:voc_det/r50_c4_24k"
+SVM = "protocol:voc07_svm/svm_res5_lowshot"
+ORL = "Jiahao000/ORL "
 
 # (target, key path in the resolved config or recipe, official value, source "repository file:line")
 ROWS = [
@@ -182,6 +184,26 @@ ROWS = [
     ("recipe:densecl/paper", "train.batch_size", 256, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:60"),
     ("recipe:densecl/paper", "train.optimizer.lr", 0.3, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:70"),
     ("recipe:densecl/paper", "train.epochs", 800, "WXinlong/DenseCL configs/selfsup/densecl/densecl_coco_800ep.py:75"),
+    # voc07_svm (VOC07 SVMs, full and low-shot): ORL's benchmarks, as dist_test_svm_pretrain.sh runs them
+    (SVM, "dataset.train", 'trainval07', ORL + "benchmarks/extract_info/voc07.py:4 (split_at [5011]: VOC2007 trainval, then test)"),
+    (SVM, "dataset.classes", 'voc', ORL + "tools/prepare_data/create_voc_data_files.py:82 (the 20 per-class lists, sorted)"),
+    (SVM, "features.resize", 256, ORL + "benchmarks/extract_info/voc07.py:16"),
+    (SVM, "features.size", [224, 224], ORL + "benchmarks/extract_info/voc07.py:17"),
+    (SVM, "features.batch_size", 32, ORL + "benchmarks/extract_info/voc07.py:9"),
+    (SVM, "features.stage", 'layer4', ORL + "benchmarks/svm_tools/eval_svm_full.sh:6 (FEAT_LIST default feat5 = res5)"),
+    (SVM, "features.pool", [6, 1, 0], ORL + "openselfsup/models/utils/multi_pooling.py:13"),
+    (SVM, "costs", [1.0, 10.0, 100.0], ORL + "benchmarks/svm_tools/eval_svm_full.sh:12"),
+    (SVM, "halvings", [4, 19], ORL + "benchmarks/svm_tools/svm_helper.py:44 (range(4, 20): 0.5**4 .. 0.5**19)"),
+    (SVM, "svm.positive_weight", 2, ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:42"),
+    (SVM, "svm.intercept_scaling", 1.0, ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:45"),
+    (SVM, "svm.penalty", 'l2', ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:47"),
+    (SVM, "svm.loss", 'squared_hinge', ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:48"),
+    (SVM, "svm.tol", 0.0001, ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:49"),
+    (SVM, "svm.dual", True, ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:50"),
+    (SVM, "svm.max_iter", 2000, ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:51"),
+    (SVM, "folds", 3, ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:56"),
+    (SVM, "low_shot.shots", [1, 2, 4, 8, 16, 32, 64, 96], ORL + "benchmarks/svm_tools/eval_svm_lowshot.sh:18"),
+    (SVM, "low_shot.samples", 5, ORL + "benchmarks/svm_tools/eval_svm_lowshot.sh:28 ({1..5}); tools/prepare_data/prepare_voc07_cls.sh:27"),
 ]
 
 
