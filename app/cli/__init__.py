@@ -19,10 +19,10 @@ import sys
 import threading
 from importlib.metadata import entry_points
 
-from app.cli import convert, data, docs, doctor, inspect, ls, perf, protocol, report, results, run, ship, table
+from app.cli import compare, convert, data, docs, doctor, inspect, ls, perf, protocol, report, results, run, ship, table
 from harness.errors import BenchError
 
-COMMANDS = (ls, run, convert, data, results, perf, inspect, doctor, protocol, table, report, ship, docs)  # + entry points (sweep)
+COMMANDS = (ls, run, convert, data, results, perf, inspect, doctor, protocol, table, compare, report, ship, docs)  # + entry points (sweep)
 
 
 class Terminated(KeyboardInterrupt):
