@@ -7,6 +7,17 @@ are backbone-only (`{"state_dict": torchvision keys, "author": ...}`: OpenSelfSu
 tools/extract_backbone_weights.py strips `backbone.`). `--from auto` recognises the layout and says
 which it found.
 
+Outside backbones people have on disk (issue 44), each a local file, never a download:
+- timm: torchvision's key names; a training checkpoint holds them under `state_dict` (its EMA copy,
+  `state_dict_ema`, is left alone) beside `arch`, `epoch`, `args`;
+- mmpretrain / mmselfsup (OpenMMLab 1.x): `state_dict` with `backbone.` (and `neck.`, `head.`,
+  mmselfsup's `target_net.`), `meta` naming mmengine's version; the plain `ResNet` (style pytorch)
+  only: ResNetV1c/V1d's deep stem (`backbone.stem.`) has no torchvision counterpart and is refused;
+- VISSL: `classy_state_dict` -> `base_model` -> `model` -> `trunk`, keys `_feature_blocks.conv1...`;
+- solo-learn (PyTorch Lightning): `state_dict` with `backbone.` (and `momentum_backbone.`,
+  `projector.`, `classifier.`), `pytorch-lightning_version`; a CIFAR variant (3x3 conv1) is refused
+  by the shape check, like any ResNet that is not torchvision's.
+
 User files are read without executing code: safetensors, or `torch.load(weights_only=True)` with
 exactly one class allowed besides tensors and containers: `argparse.Namespace`, which SlotCon's
 checkpoints carry as `args` (its fields must themselves be plain values, or the load is refused).
@@ -35,6 +46,10 @@ SOURCES: dict[str, dict[str, Any]] = {
     "orl": {"prefix": "backbone.", "encoder": "online"},
     "densecl": {"prefix": "backbone.", "encoder": "online"},
     "byol": {"prefix": "backbone.", "encoder": "online"},
+    "timm": {"prefix": "", "encoder": "online"},
+    "mmpretrain": {"prefix": "backbone.", "encoder": "online"},
+    "vissl": {"prefix": "_feature_blocks.", "encoder": "online"},
+    "solo-learn": {"prefix": "backbone.", "encoder": "online"},
 }
 _BACKBONE = re.compile(r"^(conv1|bn1|layer[1-4])\.")
 
@@ -69,12 +84,18 @@ def safe_load(path: str | Path) -> Any:
 
 def _find_state_dict(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     if isinstance(obj, dict):
+        if isinstance(obj.get("classy_state_dict"), dict):  # VISSL
+            try:
+                return _find_state_dict(obj["classy_state_dict"]["base_model"]["model"]["trunk"], path)
+            except (KeyError, TypeError):
+                raise BenchError(f"{path}: a VISSL checkpoint without classy_state_dict.base_model.model.trunk") from None
         for key in ("state_dict", "model", "teacher"):
             if key in obj and isinstance(obj[key], dict):
                 return _find_state_dict(obj[key], path)
         if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
             return obj
-    raise BenchError(f"{path}: no state dict of tensors found (looked at the file, 'state_dict', 'model')")
+    raise BenchError(f"{path}: no state dict of tensors found (looked at the file, 'state_dict', 'model', 'teacher', "
+                     "VISSL's classy_state_dict)")
 
 
 def detect(obj: Any, sd: dict[str, torch.Tensor]) -> tuple[str, str]:
@@ -83,6 +104,17 @@ def detect(obj: Any, sd: dict[str, torch.Tensor]) -> tuple[str, str]:
 
     def has(prefix: str) -> bool:
         return any(k.startswith(prefix) for k in keys)
+    top = obj if isinstance(obj, dict) else {}
+    if "classy_state_dict" in top:
+        return "vissl", "VISSL checkpoint (classy_state_dict: base_model.model.trunk, _feature_blocks.)"
+    if "pytorch-lightning_version" in top and has("backbone."):
+        return "solo-learn", "solo-learn (PyTorch Lightning) checkpoint (state_dict: backbone.; momentum_backbone. left)"
+    meta = top.get("meta")
+    if has("backbone.") and isinstance(meta, dict) and any(k.startswith(("mmengine", "mmpretrain", "mmcls", "mmselfsup"))
+                                                          for k in meta):
+        return "mmpretrain", "OpenMMLab 1.x checkpoint (mmpretrain / mmselfsup; state_dict: backbone.)"
+    if "arch" in top and any(_BACKBONE.match(k) for k in keys):
+        return "timm", f"timm training checkpoint (arch {top['arch']!r}; state_dict, torchvision names)"
     if has("module.encoder_k.") and isinstance(obj, dict) and "args" in obj:
         return "slotcon", "SlotCon checkpoint (args, model: module.encoder_k. = EMA teacher)"
     if has("module.encoder_q."):
@@ -117,6 +149,9 @@ def import_state(path: str | Path, source: str) -> tuple[dict[str, torch.Tensor]
     prefix = SOURCES[source]["prefix"]
     if prefix == "backbone." and not any(k.startswith(prefix) for k in sd) and any(_BACKBONE.match(k) for k in sd):
         prefix = ""  # a backbone-only release: OpenSelfSup's extraction already stripped `backbone.`
+    if any(k.startswith(f"{prefix}stem.") for k in sd):
+        raise BenchError(f"{path}: a deep-stem ResNet (ResNetV1c/V1d: {prefix}stem.*), not a torchvision ResNet "
+                         "(expected conv1, bn1, layer1-4)")
     rep, state = Report(found=found), {}
     for k, v in sd.items():
         name = k[len(prefix):] if k.startswith(prefix) else None

@@ -18,7 +18,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="official release or torchvision file -> canonical checkpoint")
     p.add_argument("--from", dest="source", required=True,
                    help="auto (recognise the layout and say which), torchvision, pixpro, pixcontrast, slotcon, mocov2, "
-                        "orl, densecl, byol")
+                        "orl, densecl, byol, timm, mmpretrain, vissl, solo-learn (local files only)")
     p.add_argument("--method", type=name_arg, default=None, help="method name to record (default: the --from name)")
     p.add_argument("--epochs", default="unknown")
     p.add_argument("--pretrain-data", default="unknown")

@@ -252,3 +252,67 @@ def test_namespace_allowed_but_not_what_it_carries(tmp_path):
     with pytest.raises(BenchError, match="refused to load"):
         safe_load(tmp_path / "evil_args.pth")
     assert not marker.exists()
+
+
+def test_outside_backbone_layouts_import_and_auto_names_them(tmp_path, capsys):
+    """One synthetic file per outside layout people have on disk (issue 44): timm, mmpretrain /
+    mmselfsup, VISSL, solo-learn. Each imports (by name and by auto) to exactly the torchvision
+    tensors it was built from, so the features are numerically equal; the CLI says what it found."""
+    import argparse
+    from app.cli import main
+    tv = _randomised("resnet18")
+    want = tv.state_dict()
+    vissl_trunk = {f"_feature_blocks.{k}": v for k, v in want.items() if not k.startswith("fc.")}
+    files = {
+        "timm.pth": ({"epoch": 99, "arch": "resnet18", "state_dict": dict(want),
+                      "state_dict_ema": {k: v + 1 for k, v in want.items()}, "args": argparse.Namespace(lr=0.1)},
+                     "timm", "timm training checkpoint"),
+        "mmpretrain.pth": ({"meta": {"mmengine_version": "0.10.7", "epoch": 100},
+                            "state_dict": {**_tv_keys("backbone.", tv), "neck.fc.weight": torch.zeros(2, 2),
+                                           "head.fc.weight": torch.zeros(2, 2)}}, "mmpretrain", "OpenMMLab 1.x checkpoint"),
+        "vissl.torch": ({"phase_idx": 199, "iteration": 5,
+                         "classy_state_dict": {"base_model": {"model": {"trunk": vissl_trunk,
+                                                                         "heads": {"0.clf.0.weight": torch.zeros(2, 2)}}}}},
+                        "vissl", "VISSL checkpoint"),
+        "solo.ckpt": ({"epoch": 399, "global_step": 10, "pytorch-lightning_version": "2.1.0",
+                       "state_dict": {**_tv_keys("backbone.", tv), **_tv_keys("momentum_backbone.", tv),
+                                      "projector.0.weight": torch.zeros(2, 2)}},
+                      "solo-learn", "solo-learn (PyTorch Lightning) checkpoint"),
+    }
+    for name, (obj, source, found) in files.items():
+        torch.save(obj, tmp_path / name)
+        for src in (source, "auto"):
+            state, arch, rep, used = import_state(tmp_path / name, src)
+            assert arch == "resnet18" and used == source, (name, src)
+            assert set(state) == {k for k in want if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+            assert all(torch.equal(state[k], want[k]) for k in state), name
+            assert (rep.found.startswith(found) if src == "auto" else rep.found == ""), (name, rep.found)
+    net = torchvision.models.resnet18(weights=None).eval()
+    net.load_state_dict(import_state(tmp_path / "vissl.torch", "auto")[0], strict=False)
+    x = torch.randn(1, 3, 64, 64)
+    f_new = torch.nn.Sequential(*list(net.children())[:-1])(x)   # the pooled features (fc is not imported)
+    f_ref = torch.nn.Sequential(*list(tv.eval().children())[:-1])(x)
+    assert torch.equal(f_new, f_ref)
+    assert main(["import", "--from", "auto", str(tmp_path / "solo.ckpt"), str(tmp_path / "s.safetensors")]) == 0
+    out = capsys.readouterr().out
+    assert "found solo-learn (PyTorch Lightning) checkpoint" in out and "imported as --from solo-learn" in out
+    assert read_meta(tmp_path / "s.safetensors")["method"] == "solo-learn"
+
+
+def test_outside_layouts_of_another_architecture_are_one_line(tmp_path):
+    tv = _randomised("resnet18")
+    stem = {"backbone.stem.0.weight": torch.zeros(32, 3, 3, 3),
+            **{k: v for k, v in _tv_keys("backbone.", tv).items() if "layer" in k}}
+    torch.save({"meta": {"mmengine_version": "0.10.7"}, "state_dict": stem}, tmp_path / "v1c.pth")
+    with pytest.raises(BenchError, match=r"v1c.pth: a deep-stem ResNet \(ResNetV1c/V1d: backbone.stem.\*\)"):
+        import_state(tmp_path / "v1c.pth", "auto")
+    cifar = dict(_tv_keys("backbone.", tv), **{"backbone.conv1.weight": torch.zeros(64, 3, 3, 3)})
+    torch.save({"pytorch-lightning_version": "2.1.0", "state_dict": cifar}, tmp_path / "cifar.ckpt")
+    with pytest.raises(BenchError, match=r"cifar.ckpt: 1 tensors have the wrong shape for resnet18: conv1.weight \(64, 3, 3, 3\)"):
+        import_state(tmp_path / "cifar.ckpt", "auto")
+    vit = {"cls_token": torch.zeros(1, 1, 8), "blocks.0.attn.qkv.weight": torch.zeros(24, 8)}
+    torch.save({"arch": "vit_small", "state_dict": vit}, tmp_path / "vit.pth")
+    with pytest.raises(BenchError, match="no known release layout"):
+        import_state(tmp_path / "vit.pth", "auto")
+    with pytest.raises(BenchError, match="no backbone keys under prefix ''"):
+        import_state(tmp_path / "vit.pth", "timm")
