@@ -22,10 +22,12 @@ PROVENANCE = ("machine", "versions", "torch_threads", "created")
 
 
 def table_records(table: PaperTable, scale: str, results_root: str | None) -> list[dict[str, Any]]:
-    """The records of the user's store that the table's current measured rows pool (with `_path`)."""
+    """The records of the user's store that the table's current measured rows pool (with `_path`):
+    the rows of the paper's methods only (a method of one's own on the table's columns is not shipped)."""
     from leaderboards.paper_table import lines_for
     recs = store.iter_records(results_root, with_paths=True)
-    lines = lines_for(table, recs, scale)
+    methods = {r.method for r in table.rows if r.method}
+    lines = [ln for ln in lines_for(table, recs, scale) if ln.method in methods]
     return list({r["_path"]: r for ln in lines for r in ln.records}.values())
 
 

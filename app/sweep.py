@@ -28,33 +28,51 @@ from harness.threads import cpu_count
 @dataclass(frozen=True)
 class Trial:
     method: str
-    recipe: str
+    recipe: str | None          # None: a user's checkpoint file (`file`), evaluated as it is
     task: str
     protocol: str
     seed: int
+    file: str | None = None     # the user's checkpoint (`bench sweep --checkpoint FILE --label NAME`)
 
     def run_args(self, scale: str, checkpoint: Path | None = None) -> list[str]:
         """`bench run` of this trial; with `checkpoint`, that file is evaluated instead of the method's
         cache entry as the evaluating process would key it (the key holds the intra-op thread count,
-        which the sweep sets per evaluation)."""
+        which the sweep sets per evaluation). A user's checkpoint is recorded under its label."""
+        if self.file is not None:
+            checkpoint = Path(self.file)
         if checkpoint is not None:
-            return ["run", "--checkpoint", str(checkpoint), "--task", self.task, "--protocol", self.protocol,
-                    "--scale", scale, "--seed", str(self.seed)]
+            return ["run", "--checkpoint", str(checkpoint), *(["--method", self.method] if self.file else []),
+                    "--task", self.task, "--protocol", self.protocol, "--scale", scale, "--seed", str(self.seed)]
         return ["run", "--method", self.method, "--recipe", self.recipe, "--task", self.task, "--protocol",
                 self.protocol, "--scale", scale, "--pretrain-seed", str(self.seed), "--seed", str(self.seed)]
 
 
-def plan(table: Any, scale: str, seeds: list[int]) -> list[Trial]:
-    """The trials of a paper table's measured columns for every registered method among its rows that
-    has a recipe named like `scale`."""
+def plan(table: Any, scale: str, seeds: list[int], method: str | None = None, recipe: str | None = None,
+         checkpoint: str | None = None, label: str | None = None) -> list[Trial]:
+    """The trials of a paper table's measured columns: by default for every registered method among
+    its rows that has a recipe named like `scale`; with `method` (and `recipe`, default `scale`) for
+    that method alone, in the table or not (a row of one's own); with `checkpoint` and `label`, that
+    file evaluated at each seed (no pre-training)."""
     from harness.registry import METHODS
     names = set(METHODS.names())
-    methods = [m for m in dict.fromkeys(r.method for r in table.rows) if m in names and scale in METHODS.card(m).recipes]
     cols = list(dict.fromkeys((c.task, c.protocol) for c in table.columns if c.measured))
+    if checkpoint is not None:
+        if not cols:
+            raise BenchError(f"table '{table.id}' has no column DenseBench measures")
+        return [Trial(label or "", None, t, p, s, checkpoint) for t, p in cols for s in seeds]
+    if method is not None:
+        recipes = METHODS.card(method).recipes  # an unknown method: one line from the registry
+        r = recipe or scale
+        if r not in recipes:
+            raise BenchError(f"--recipe '{r}': method '{method}' has no such recipe (it has {', '.join(recipes)})")
+        methods, recipe_of = [method], {method: r}
+    else:
+        methods = [m for m in dict.fromkeys(r.method for r in table.rows) if m in names and scale in METHODS.card(m).recipes]
+        recipe_of = {m: scale for m in methods}
     if not methods or not cols:
         raise BenchError(f"table '{table.id}' has nothing DenseBench can measure at scale '{scale}' "
                          f"({len(methods)} registered methods, {len(cols)} measured columns)")
-    return [Trial(m, scale, t, p, s) for m in methods for t, p in cols for s in seeds]
+    return [Trial(m, recipe_of[m], t, p, s) for m in methods for t, p in cols for s in seeds]
 
 
 def recorded(trial: Trial, scale: str, results_root: str | None, data_root: str | None) -> bool:
@@ -62,7 +80,7 @@ def recorded(trial: Trial, scale: str, results_root: str | None, data_root: str 
     from harness import store
     from harness.registry import TASKS
     from harness.runs import checkpoint_path
-    ck = checkpoint_path(trial.method, trial.recipe, trial.seed, data_root)
+    ck = Path(trial.file) if trial.file else checkpoint_path(trial.method, trial.recipe, trial.seed, data_root)
     if not ck.exists():
         return False
     proto = TASKS.protocol(trial.task, trial.protocol)
@@ -96,7 +114,7 @@ def run(trials: list[Trial], scale: str, jobs: int, results_root: str | None, da
     bar = tqdm(total=len(trials), initial=len(trials) - len(pending), desc="sweep", disable=not progress,
                unit="trial", dynamic_ncols=True)
     broken = set()
-    for m, r, s in dict.fromkeys((t.method, t.recipe, t.seed) for t in pending):  # one at a time, all cores
+    for m, r, s in dict.fromkeys((t.method, t.recipe, t.seed) for t in pending if t.file is None):  # one at a time
         args = ["pretrain", "--method", m, "--recipe", r, "--seed", str(s),
                 *(["--data-root", str(data_root)] if data_root else [])]
         if _bench(args, dict(os.environ), log) != 0:
@@ -109,7 +127,7 @@ def run(trials: list[Trial], scale: str, jobs: int, results_root: str | None, da
     def one(t: Trial) -> None:
         # the checkpoint the pre-training above wrote (this process keys it with the same thread count
         # as that child); an evaluation with fewer threads would otherwise look for, and train, its own
-        args = t.run_args(scale, checkpoint_path(t.method, t.recipe, t.seed, data_root))
+        args = t.run_args(scale, None if t.file else checkpoint_path(t.method, t.recipe, t.seed, data_root))
         if (t.method, t.recipe, t.seed) not in broken and _bench([*args, *common], env, log) != 0:
             failed.append(" ".join(args))
         bar.update(1)

@@ -138,7 +138,9 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
     methods = [m for m in dict.fromkeys(r.method for r in table.rows) if m]
     cols = [c for c in table.columns if c.measured]
     wanted = {(c.task, c.protocol) for c in cols}
-    recs = [r for r in records if r["scale"] == scale and (r["task"], r["protocol"]) in wanted and r["method"] in methods
+    # every method measured on the table's columns has a line: the rows' methods first, then others
+    # (a user's own method or checkpoint: `bench sweep --table ID --method M`), by name
+    recs = [r for r in records if r["scale"] == scale and (r["task"], r["protocol"]) in wanted
             and versions.get((r["task"], r["protocol"]), r["protocol_version"]) == r["protocol_version"]
             and not r.get("overrides")]  # '+custom' runs are not the protocol
     if recipe_versions is not None:
@@ -154,7 +156,8 @@ def build(table: PaperTable, records: Sequence[dict[str, Any]], scale: str,
             if v is not None:
                 groups.setdefault((rec["method"], identity(rec)), {}).setdefault(c.id, []).append(v)
                 used.setdefault((rec["method"], identity(rec)), {})[id(rec)] = rec
-    for (method, ident), vals in sorted(groups.items(), key=lambda kv: (methods.index(kv[0][0]), kv[0][1])):
+    order = {m: i for i, m in enumerate(methods)}
+    for (method, ident), vals in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0])):
         lines.append(Line(f"{method} / {ident}", f"measured ({scale})",
                           {c.id: Cell(vals.get(c.id, []), False) for c in table.columns}, method, ident,
                           records=list(used[(method, ident)].values())))

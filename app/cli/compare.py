@@ -42,7 +42,9 @@ def _compare(args: argparse.Namespace) -> None:
                            TASKS.card(c.task).direction().get(c.metric, True)) for c in t.columns if c.measured]
         if not cols:
             raise BenchError(f"--table {args.table}: no column DenseBench measures ({t.id} has published values only)")
-        where, rerun = f"--table {args.table}", f"bench sweep --table {args.table} --scale {args.scale} --seeds 0-{{last}}"
+        where = f"--table {args.table}"
+        rerun = " && ".join(f"bench sweep --table {args.table} {_own_args(s)} --scale {args.scale} --seeds 0-{{last}}"
+                            for s in (args.a, args.b))
     else:
         if args.task not in TASKS.names():
             raise BenchError(f"--task: unknown task '{args.task}'{did_you_mean(args.task, TASKS.names())} (see `bench ls`)")
@@ -53,6 +55,16 @@ def _compare(args: argparse.Namespace) -> None:
                             f"--seeds 0-{{last}}" for s in (args.a, args.b))
     records = table_records(args.results_root, shipped=args.shipped)
     print(render(args.a, args.b, compare(records, args.a, args.b, cols, args.scale, where), rerun), end="")
+
+
+def _own_args(side: str) -> str:
+    """`bench sweep --table` arguments that run one side's row (a checkpoint is named by its file)."""
+    from harness.registry import METHODS
+    from leaderboards.compare import _RECIPE
+    m = _RECIPE.match(side)
+    if m:
+        return f"--method {m['method']} --recipe {m['recipe']}"
+    return f"--method {side}" if side in METHODS.names() else f"--checkpoint <its file> --label {side}"
 
 
 def _run_args(side: str) -> str:

@@ -7,6 +7,7 @@ import argparse
 import time
 
 from harness.args import positive, seed_list
+from harness.names import name_arg
 from harness.scales import SCALES
 from harness.threads import cpu_count
 
@@ -16,6 +17,14 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--table", required=True, help="a paper table (see `bench table ls`)")
     p.add_argument("--scale", default="mini", choices=SCALES, help="recipes and protocols of this scale (default mini)")
     p.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="pre-training = downstream seeds (default 0-2)")
+    own = p.add_mutually_exclusive_group()
+    own.add_argument("--method", type=name_arg, default=None,
+                     help="a row of your own: this registered method (a plugin's too) on every measured column")
+    own.add_argument("--checkpoint", default=None, help="a row of your own: this canonical checkpoint file (no "
+                                                         "pre-training) on every measured column, named by --label")
+    p.add_argument("--recipe", default=None, help="with --method: its recipe (default: the one named like --scale)")
+    p.add_argument("--label", type=name_arg, default=None, help="with --checkpoint: the row's name in the table (the "
+                                                                 "method its metadata names, as its records keep; default)")
     p.add_argument("--jobs", type=positive, default=None, help="evaluations at once (default: one per 2 cores)")
     p.add_argument("--dry-run", action="store_true", help="list the trials and which are recorded; run nothing")
     p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local", "submitit-debug"],
@@ -40,6 +49,22 @@ def _sweep(args: argparse.Namespace) -> None:
     tables = all_tables()
     if args.table not in tables:
         raise BenchError(f"--table '{args.table}': unknown{did_you_mean(args.table, tables)} (see `bench table ls`)")
+    if args.recipe and not args.method:
+        raise BenchError("--recipe: only with --method (a row of your own method)")
+    if args.label and not args.checkpoint:
+        raise BenchError("--label: only with --checkpoint (the row's name for that file)")
+    if (args.method or args.checkpoint) and (args.executor != "local" or args.verify is not None):
+        raise BenchError("--method / --checkpoint: a row of your own runs here (--executor local), not with "
+                         f"{'--verify' if args.verify is not None else '--executor ' + args.executor}")
+    if args.checkpoint:  # a missing or foreign file: one line, before anything runs
+        from harness.checkpoint import open_checkpoint
+        named = open_checkpoint(args.checkpoint).meta.get("method")
+        if args.label and named and args.label != named:
+            # records name a checkpoint by the method its metadata holds (bench run --checkpoint)
+            raise BenchError(f"--label {args.label}: {args.checkpoint} names itself '{named}' in its metadata, which its "
+                             f"records keep; give --label {named}, or import the weights under your name "
+                             f"(`bench import --method {args.label} ...`)")
+        args.label = args.label or named
     if args.cluster and args.executor == "local":
         raise BenchError(f"--cluster {args.cluster}: applies to the submitit executors (--executor slurm, "
                          "submitit-local, submitit-debug), not to local")
@@ -52,13 +77,14 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.executor != "local" and not (args.dry_run or args.status):
         from app.sweep_submit import check_executor
         check_executor(args.executor, args.cluster)  # before anything is planned or written
-    trials = sweep.plan(tables[args.table], args.scale, args.seeds)
+    trials = sweep.plan(tables[args.table], args.scale, args.seeds, args.method, args.recipe, args.checkpoint, args.label)
     from harness.files import home
     jobs_dir = home() / "sweeps" / f"{args.table}-{args.scale}-jobs"
     if args.dry_run or args.status:
         done = [sweep.recorded(t, args.scale, args.results_root, args.data_root) for t in trials]
         for t, d in zip(trials, done):
-            print(f"{'recorded' if d else 'pending ':<8}  {t.method}/{t.recipe} seed {t.seed}  {t.task}/{t.protocol}")
+            print(f"{'recorded' if d else 'pending ':<8}  {t.method}/{t.recipe or 'checkpoint'} seed {t.seed}  "
+                  f"{t.task}/{t.protocol}")
         print(f"{sum(done)} of {len(trials)} trials recorded")
         if args.status:
             _print_jobs(jobs_dir)

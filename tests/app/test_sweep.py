@@ -21,9 +21,44 @@ def test_plan_covers_registered_methods_measured_columns_and_seeds():
 
 
 def test_plan_refuses_a_table_with_nothing_to_measure():
-    t = all_tables()["orl_classification"]
+    t = all_tables()["slotcon_t5"]
     with pytest.raises(BenchError, match="nothing DenseBench can measure"):
         sweep.plan(t, "mini", [0])
+
+
+def test_plan_for_a_row_of_ones_own():
+    t = all_tables()["zhang_maire_t3"]
+    own = sweep.plan(t, "mini", [0, 1], method="pixpro")                 # not among the table's rows
+    assert {(x.method, x.recipe) for x in own} == {("pixpro", "mini")} and len(own) == 2
+    with pytest.raises(BenchError, match="--recipe 'nope': method 'pixpro' has no such recipe"):
+        sweep.plan(t, "mini", [0], method="pixpro", recipe="nope")
+    ck = sweep.plan(t, "mini", [3], checkpoint="/c/mine.safetensors", label="mine")
+    assert [(x.method, x.recipe, x.file, x.seed) for x in ck] == [("mine", None, "/c/mine.safetensors", 3)]
+    args = ck[0].run_args("mini")
+    assert args[:5] == ["run", "--checkpoint", "/c/mine.safetensors", "--method", "mine"] and args[-2:] == ["--seed", "3"]
+
+
+@pytest.mark.slow
+def test_a_checkpoint_of_ones_own_goes_through_sweep_table_and_compare(tmp_path, capsys):
+    """An imported checkpoint as a row of zhang_maire_t3 (DAVIS label propagation: no training, so
+    quick), beside random init, then compared: the workflow of issue 44 end to end."""
+    import torch
+    import torchvision
+
+    from app.cli import main
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path / "tv.pth")
+    assert main(["import", "--from", "auto", "--method", "mine", str(tmp_path / "tv.pth"), str(tmp_path / "mine.safetensors")]) == 0
+    res = ["--results-root", str(tmp_path / "res"), "--seeds", "0"]
+    assert main(["sweep", "--table", "zhang_maire_t3", "--checkpoint", str(tmp_path / "mine.safetensors"), *res]) == 0
+    assert main(["sweep", "--table", "zhang_maire_t3", "--method", "random", *res]) == 0
+    capsys.readouterr()
+    assert main(["table", "zhang_maire_t3", "--no-shipped", "--results-root", str(tmp_path / "res")]) == 0
+    table = capsys.readouterr().out
+    assert "| mine / " in table and "| random / mini@v1 | measured (mini) |" in table
+    assert main(["compare", "mine", "random", "--table", "zhang_maire_t3", "--no-shipped",
+                 "--results-root", str(tmp_path / "res")]) == 0
+    out = capsys.readouterr().out
+    assert "mine is ahead of random on" in out and "| J (Mean) | 1 | 1 | 1 |" in out
 
 
 def test_run_pretrains_first_then_evaluates_only_what_is_missing(tmp_path, monkeypatch):
@@ -71,5 +106,5 @@ def test_cli_reports_what_ran_and_its_wall_time_then_prints_the_table(tmp_path, 
     (tmp_path / "res").mkdir()  # a sweep's results root exists once it ran (a named one that does not is refused)
     assert main(["sweep", "--table", "zhang_maire_t1", "--results-root", str(tmp_path / "res")]) == 0
     out = capsys.readouterr().out
-    assert "6 trials: 6 recorded before, 0 run, 0 failed in 0.0 min of wall time" in out
+    assert "12 trials: 12 recorded before, 0 run, 0 failed in 0.0 min of wall time" in out  # 2 methods x 2 columns x 3 seeds
     assert "| Random Init | published | 13.0 |" in out
