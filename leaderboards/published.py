@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.schema import read_yaml
 from harness.errors import BenchError
@@ -78,11 +79,16 @@ class PaperTable:
 
 def load(file: Path) -> PaperTable:
     """Read and check one paper table (structure; cross-checks against the registries: tests)."""
-    t = parse(PaperTable, read_yaml(file, "a published paper table"), str(file))
+    return load_data(read_yaml(file, "a published paper table"), file, file.stem)
+
+
+def load_data(data: Any, file: Path, stem: str) -> PaperTable:
+    """Check a table's data read from `file` (whose id must be `stem`)."""
+    t = parse(PaperTable, data, str(file))
     from harness.names import check_name
     check_name(t.id, f"{file}: id")  # table ids become parts of sweep folders' names
-    if t.id != file.stem:
-        raise BenchError(f"{file}: id '{t.id}' differs from the file name '{file.stem}'")
+    if t.id != stem:
+        raise BenchError(f"{file}: id '{t.id}' differs from the file name '{stem}'")
     ids = [c.id for c in t.columns]
     if len(set(ids)) != len(ids):
         raise BenchError(f"{file}: column ids repeat")
@@ -114,6 +120,50 @@ def load(file: Path) -> PaperTable:
 
 def all_tables(folder: Path = FOLDER) -> dict[str, PaperTable]:
     return {f.stem: load(f) for f in sorted(folder.glob("*.yaml"))}
+
+
+OWN_DEFAULTS = {"paper": "(your table)", "seed": "", "caption": "", "rows": []}
+
+
+def load_own(file: Path) -> PaperTable:
+    """A table of one's own: the schema of leaderboards/published/ with paper, seed, table, caption and
+    rows optional (a table with no published values is a plain benchmark grid); its measured columns
+    must name a registered task, a protocol of it and one of the task's metrics. One-line errors name
+    the file and the key."""
+    from harness.registry import TASKS
+    from harness.schema import read_yaml
+    raw = read_yaml(file, "a table file (id, columns: task, protocol, metric)")
+    if not isinstance(raw, dict):
+        raise BenchError(f"{file}: expected a mapping with id and columns")
+    # its id names the sweep's folders, not the file (a user's file may be named anything)
+    t = load_data({**OWN_DEFAULTS, "table": str(raw.get("id", file.stem)), **raw}, file, str(raw.get("id")))
+    for c in t.columns:
+        if not c.measured:
+            continue
+        if c.task not in TASKS.names():
+            raise BenchError(f"{file}: column {c.id}: task '{c.task}' is not registered (see `bench ls`)")
+        if c.protocol not in TASKS.protocols(c.task):
+            raise BenchError(f"{file}: column {c.id}: task {c.task} has no protocol '{c.protocol}' "
+                             f"(it has {', '.join(TASKS.protocols(c.task))})")
+        if c.metric not in TASKS.card(c.task).metric_names and not c.metric.startswith(("IoU.", "AP.")):
+            raise BenchError(f"{file}: column {c.id}: '{c.metric}' is not a metric of {c.task} "
+                             f"(expected one of {', '.join(TASKS.card(c.task).metric_names)})")
+    return t
+
+
+def resolve(ref: str) -> PaperTable:
+    """A seed paper's table by id, or a table file of one's own by path (ending in .yaml / .yml)."""
+    if ref.endswith((".yaml", ".yml")):
+        path = Path(ref)
+        if not path.is_file():
+            raise BenchError(f"--table {ref}: no such table file")
+        return load_own(path)
+    tables = all_tables()
+    if ref not in tables:
+        from harness.errors import did_you_mean
+        raise BenchError(f"--table '{ref}': unknown paper table{did_you_mean(ref, tables)} (see `bench table ls`, "
+                         "or give a table file of your own: path/to/table.yaml)")
+    return tables[ref]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("a", metavar="A", help="a method, a recipe (method/recipe@vN) or a checkpoint's weights hash (8+ hex digits)")
     p.add_argument("b", metavar="B", help="the same kinds as A")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--table", help="the columns of a paper table (see `bench table ls`)")
+    g.add_argument("--table", help="the columns of a paper table (see `bench table ls`) or of your table file (.yaml)")
     g.add_argument("--task", help="one task: its headline metrics")
     p.add_argument("--protocol", default=None, help="with --task: protocol id (default: the task's default)")
     p.add_argument("--scale", default="mini", choices=SCALES, help="records of this scale (default mini)")
@@ -33,11 +33,8 @@ def _compare(args: argparse.Namespace) -> None:
     if args.a == args.b:
         raise BenchError(f"A and B are both '{args.a}': nothing to compare")
     if args.table:
-        from leaderboards.published import all_tables
-        tables = all_tables()
-        if args.table not in tables:
-            raise BenchError(f"--table: unknown paper table '{args.table}'{did_you_mean(args.table, tables)} (see `bench table ls`)")
-        t = tables[args.table]
+        from leaderboards.published import resolve
+        t = resolve(args.table)
         cols = [ColumnSpec(c.header, c.task, c.protocol, TASKS.protocol(c.task, c.protocol).version, c.metric,
                            TASKS.card(c.task).direction().get(c.metric, True)) for c in t.columns if c.measured]
         if not cols:

@@ -14,7 +14,7 @@ from harness.threads import cpu_count
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run every (method, task, protocol, seed) a paper table needs, then print it")
-    p.add_argument("--table", required=True, help="a paper table (see `bench table ls`)")
+    p.add_argument("--table", required=True, help="a paper table (see `bench table ls`) or your table file (.yaml)")
     p.add_argument("--scale", default="mini", choices=SCALES, help="recipes and protocols of this scale (default mini)")
     p.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="pre-training = downstream seeds (default 0-2)")
     own = p.add_mutually_exclusive_group()
@@ -46,9 +46,9 @@ def _sweep(args: argparse.Namespace) -> None:
     from harness.errors import BenchError, did_you_mean
     from app import sweep
     from leaderboards.published import all_tables
-    tables = all_tables()
-    if args.table not in tables:
-        raise BenchError(f"--table '{args.table}': unknown{did_you_mean(args.table, tables)} (see `bench table ls`)")
+    from leaderboards.published import resolve
+    table = resolve(args.table)
+    tables = {args.table: table, **all_tables()}
     if args.recipe and not args.method:
         raise BenchError("--recipe: only with --method (a row of your own method)")
     if args.label and not args.checkpoint:
@@ -79,7 +79,7 @@ def _sweep(args: argparse.Namespace) -> None:
         check_executor(args.executor, args.cluster)  # before anything is planned or written
     trials = sweep.plan(tables[args.table], args.scale, args.seeds, args.method, args.recipe, args.checkpoint, args.label)
     from harness.files import home
-    jobs_dir = home() / "sweeps" / f"{args.table}-{args.scale}-jobs"
+    jobs_dir = home() / "sweeps" / f"{table.id}-{args.scale}-jobs"
     if args.dry_run or args.status:
         done = [sweep.recorded(t, args.scale, args.results_root, args.data_root) for t in trials]
         for t, d in zip(trials, done):
@@ -94,7 +94,7 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.executor != "local":
         _submit(args, trials, jobs_dir)
         return
-    log = home() / "sweeps" / f"{args.table}-{args.scale}.log"
+    log = home() / "sweeps" / f"{table.id}-{args.scale}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs or max(1, cpu_count() // 2)
     t0 = time.monotonic()
@@ -118,7 +118,7 @@ def _verify(args: argparse.Namespace, table) -> None:
         print("\n".join(plan_verify(table, args.scale, args.verify)[1]))
         return
     store.check_writable(store.results_root(args.results_root))  # before any pre-training
-    log = home() / "sweeps" / f"{args.table}-{args.scale}-verify.log"
+    log = home() / "sweeps" / f"{table.id}-{args.scale}-verify.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     lines, outside = run_verify(table, args.scale, args.verify, args.jobs or max(1, cpu_count() // 2),

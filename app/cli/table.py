@@ -11,7 +11,8 @@ from harness.scales import SCALES
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("table", help="a paper's table: published rows and DenseBench's measured rows side by side")
-    p.add_argument("id", metavar="ID|ls", help="a paper table (see `bench table ls`), or ls")
+    p.add_argument("id", metavar="ID|FILE|ls", help="a paper table (see `bench table ls`), a table file of your own "
+                                                    "(path/to/table.yaml, the same schema), or ls")
     p.add_argument("--scale", default="mini", choices=SCALES, help="measured rows of this scale (default mini)")
     p.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"],
                    help="md (default) also prints the rank agreement of the measured rows with the published ones "
@@ -36,7 +37,7 @@ def _table(args: argparse.Namespace) -> None:
             measured = sum(c.measured for c in t.columns)
             print(f"  {tid:<26} {t.table:<32} {len(t.rows):>3} rows, {measured}/{len(t.columns)} columns measurable  {t.paper}")
         return
-    if args.id not in tables:
+    if not args.id.endswith((".yaml", ".yml")) and args.id not in tables:
         raise BenchError(f"unknown paper table '{args.id}'{did_you_mean(args.id, tables)} (see `bench table ls`)")
     print_table(args.id, args.scale, args.results_root, args.format, args.all_versions, args.shipped)
 
@@ -55,9 +56,9 @@ def table_text(table_id: str, scale: str, results_root: str | None, fmt: str = "
     """print_table's text; what it leaves out is written to `notes` (if given)."""
     from leaderboards.agreement import render_md, table_agreement
     from leaderboards.paper_table import lines_for, render
-    from leaderboards.published import all_tables
+    from leaderboards.published import resolve
     from leaderboards.shipped import provenance, table_records
-    t = all_tables()[table_id]
+    t = resolve(table_id)
     left_out: list[str] = []
     records = table_records(results_root, shipped=shipped != "no", own=shipped != "only")
     lines = lines_for(t, records, scale, all_versions, left_out)

@@ -77,7 +77,7 @@ def test_no_common_trial_or_no_record_is_one_line():
 
 @pytest.mark.parametrize("argv,fragment", [
     (["compare", "a", "a", "--task", "voc_seg"], "A and B are both 'a'"),
-    (["compare", "a", "b", "--table", "nope"], "unknown paper table 'nope'"),
+    (["compare", "a", "b", "--table", "nope"], "--table 'nope': unknown paper table"),
     (["compare", "a", "b", "--table", "slotcon_t5"], "no column DenseBench measures"),
     (["compare", "a", "b", "--task", "voc_sge"], "unknown task 'voc_sge'"),
     (["compare", "a", "b", "--table", "pixpro_t1", "--protocol", "x"], "--protocol: only with --task"),
