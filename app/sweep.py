@@ -47,6 +47,23 @@ class Trial:
                 self.protocol, "--scale", scale, "--pretrain-seed", str(self.seed), "--seed", str(self.seed)]
 
 
+def tasks_table(spec: str) -> Any:
+    """An ad-hoc table (leaderboards.published.PaperTable, no rows) of tasks: `all` or task1,task2;
+    one column per task, its default protocol's headline metric (the task card's first)."""
+    from harness.errors import did_you_mean
+    from harness.registry import TASKS
+    from leaderboards.published import Column, PaperTable
+    names = list(TASKS.names()) if spec == "all" else [t for t in spec.split(",") if t]
+    for t in names:
+        if t not in TASKS.names():
+            raise BenchError(f"--tasks: unknown task '{t}'{did_you_mean(t, TASKS.names())} (see `bench ls`)")
+    if not names:
+        raise BenchError("--tasks: expected all or task1,task2")
+    cols = tuple(Column(t, f"{t} {TASKS.card(t).metrics[0].name}", t, TASKS.protocol(t, None).id,
+                        TASKS.card(t).metrics[0].name) for t in names)
+    return PaperTable("tasks", "(every task)" if spec == "all" else "(tasks)", "", "tasks: " + ", ".join(names), "", cols, ())
+
+
 def plan(table: Any, scale: str, seeds: list[int], method: str | None = None, recipe: str | None = None,
          checkpoint: str | None = None, label: str | None = None) -> list[Trial]:
     """The trials of a paper table's measured columns: by default for every registered method among

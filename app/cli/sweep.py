@@ -14,7 +14,10 @@ from harness.threads import cpu_count
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run every (method, task, protocol, seed) a paper table needs, then print it")
-    p.add_argument("--table", required=True, help="a paper table (see `bench table ls`) or your table file (.yaml)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--table", help="a paper table (see `bench table ls`) or your table file (.yaml)")
+    what.add_argument("--tasks", help="with --method or --checkpoint: all, or task1,task2: each task's default protocol "
+                                      "and headline metric, one table (where does it stand on everything?)")
     p.add_argument("--scale", default="mini", choices=SCALES, help="recipes and protocols of this scale (default mini)")
     p.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="pre-training = downstream seeds (default 0-2)")
     own = p.add_mutually_exclusive_group()
@@ -43,12 +46,12 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> None:
-    from harness.errors import BenchError, did_you_mean
+    from harness.errors import BenchError
     from app import sweep
-    from leaderboards.published import all_tables
     from leaderboards.published import resolve
-    table = resolve(args.table)
-    tables = {args.table: table, **all_tables()}
+    if args.tasks and not (args.method or args.checkpoint):
+        raise BenchError("--tasks: with --method M or --checkpoint FILE (whose standing on every task it shows)")
+    table = sweep.tasks_table(args.tasks) if args.tasks else resolve(args.table)
     if args.recipe and not args.method:
         raise BenchError("--recipe: only with --method (a row of your own method)")
     if args.label and not args.checkpoint:
@@ -72,12 +75,12 @@ def _sweep(args: argparse.Namespace) -> None:
         if args.executor != "local" or args.status:
             raise BenchError(f"--verify runs here, one trial after another: not with "
                              f"{'--status' if args.status else '--executor ' + args.executor}")
-        _verify(args, tables[args.table])
+        _verify(args, table)
         return
     if args.executor != "local" and not (args.dry_run or args.status):
         from app.sweep_submit import check_executor
         check_executor(args.executor, args.cluster)  # before anything is planned or written
-    trials = sweep.plan(tables[args.table], args.scale, args.seeds, args.method, args.recipe, args.checkpoint, args.label)
+    trials = sweep.plan(table, args.scale, args.seeds, args.method, args.recipe, args.checkpoint, args.label)
     from harness.files import home
     jobs_dir = home() / "sweeps" / f"{table.id}-{args.scale}-jobs"
     if args.dry_run or args.status:
@@ -104,7 +107,7 @@ def _sweep(args: argparse.Namespace) -> None:
     for f in r["failed"]:
         print(f"  failed: bench {f}")
     from app.cli.table import print_table
-    print_table(args.table, args.scale, args.results_root)
+    print_table(table, args.scale, args.results_root)
     if r["failed"]:
         raise BenchError(f"{len(r['failed'])} trials failed; see {log}")
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from harness.scales import SCALES
+
+if TYPE_CHECKING:
+    from leaderboards.published import PaperTable
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +45,7 @@ def _table(args: argparse.Namespace) -> None:
     print_table(args.id, args.scale, args.results_root, args.format, args.all_versions, args.shipped)
 
 
-def print_table(table_id: str, scale: str, results_root: str | None, fmt: str = "md", all_versions: bool = False,
+def print_table(table_id: "str | PaperTable", scale: str, results_root: str | None, fmt: str = "md", all_versions: bool = False,
                 shipped: str = "beside") -> None:
     """Print a paper table (published rows and the measured rows of `scale`: the user's store and,
     shipped='beside' (default), DenseBench's shipped records beside it; 'no': the user's only; 'only':
@@ -51,14 +54,14 @@ def print_table(table_id: str, scale: str, results_root: str | None, fmt: str = 
     print(table_text(table_id, scale, results_root, fmt, all_versions, shipped, sys.stderr), end="")
 
 
-def table_text(table_id: str, scale: str, results_root: str | None, fmt: str = "md", all_versions: bool = False,
+def table_text(table_id: "str | PaperTable", scale: str, results_root: str | None, fmt: str = "md", all_versions: bool = False,
                shipped: str = "beside", notes: TextIO | None = None) -> str:
     """print_table's text; what it leaves out is written to `notes` (if given)."""
     from leaderboards.agreement import render_md, table_agreement
     from leaderboards.paper_table import lines_for, render
     from leaderboards.published import resolve
     from leaderboards.shipped import provenance, table_records
-    t = resolve(table_id)
+    t = resolve(table_id) if isinstance(table_id, str) else table_id
     left_out: list[str] = []
     records = table_records(results_root, shipped=shipped != "no", own=shipped != "only")
     lines = lines_for(t, records, scale, all_versions, left_out)

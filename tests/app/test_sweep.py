@@ -38,6 +38,21 @@ def test_plan_for_a_row_of_ones_own():
     assert args[:5] == ["run", "--checkpoint", "/c/mine.safetensors", "--method", "mine"] and args[-2:] == ["--seed", "3"]
 
 
+def test_tasks_table_is_every_task_default_protocol_and_headline_metric(capsys):
+    from app.cli import main
+    from harness.registry import TASKS
+    t = sweep.tasks_table("all")
+    assert [c.task for c in t.columns] == list(TASKS.names()) and t.rows == ()
+    assert {c.task: (c.protocol, c.metric) for c in t.columns}["voc07_svm"] == ("svm_res5_lowshot", "mAP")
+    assert [c.id for c in sweep.tasks_table("davis_vos,voc_retrieval").columns] == ["davis_vos", "voc_retrieval"]
+    with pytest.raises(BenchError, match="--tasks: unknown task 'voc_sge'"):
+        sweep.tasks_table("voc_sge")
+    assert main(["sweep", "--tasks", "all", "--dry-run"]) == 2
+    assert "--tasks: with --method M or --checkpoint FILE" in capsys.readouterr().err
+    assert main(["sweep", "--tasks", "davis_vos", "--method", "pixpro", "--seeds", "0", "--dry-run"]) == 0
+    assert "pending   pixpro/mini seed 0  davis_vos/videowalk" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_a_checkpoint_of_ones_own_goes_through_sweep_table_and_compare(tmp_path, capsys):
     """An imported checkpoint as a row of zhang_maire_t3 (DAVIS label propagation: no training, so
@@ -59,6 +74,8 @@ def test_a_checkpoint_of_ones_own_goes_through_sweep_table_and_compare(tmp_path,
                  "--results-root", str(tmp_path / "res")]) == 0
     out = capsys.readouterr().out
     assert "mine is ahead of random on" in out and "| J (Mean) | 1 | 1 | 1 |" in out
+    assert main(["sweep", "--tasks", "davis_vos", "--checkpoint", str(tmp_path / "mine.safetensors"), *res]) == 0
+    assert "| mine / " in capsys.readouterr().out                      # recorded above: printed, nothing run
 
 
 def test_run_pretrains_first_then_evaluates_only_what_is_missing(tmp_path, monkeypatch):
