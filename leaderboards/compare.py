@@ -84,11 +84,12 @@ def _per_seed(records: Iterable[dict[str, Any]], metric: str) -> dict[int, float
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided p of Welch's t-test; None with fewer than 2 values a side or no variance at all."""
+    """Two-sided p of Welch's t-test (the tables' leaderboards.paper_table.welch_p); None with fewer
+    than 2 values a side or no variance at all, where a comparison has no test to offer."""
     if len(a) < 2 or len(b) < 2 or (np.var(a) == 0 and np.var(b) == 0):
         return None
-    from scipy import stats
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    from leaderboards.paper_table import welch_p
+    return welch_p(a, b)
 
 
 def cohens_d(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -132,10 +133,10 @@ def compare(records: Sequence[dict[str, Any]], a: str, b: str, columns: Sequence
             where: str) -> list[ColumnResult]:
     """Every column's comparison of sides a and b among `records` at `scale`. BenchError (one line,
     naming `where`) when a side has no record there, or the sides share no trial in any column."""
-    keep = [r for r in latest_per_trial(r for r in records if r["scale"] == scale and not r.get("overrides"))]
+    keep = list(latest_per_trial(r for r in records if r["scale"] == scale and not r.get("overrides")))
     out = []
     for c in columns:
-        col = [r for r in keep if (r["task"], r["protocol"], r.get("protocol_version"), ) == (c.task, c.protocol, c.version)]
+        col = [r for r in keep if (r["task"], r["protocol"], r.get("protocol_version")) == (c.task, c.protocol, c.version)]
         out.append(compare_column(c, [r for r in col if matches(r, a)], [r for r in col if matches(r, b)]))
     for side, vals in ((a, [c.a for c in out]), (b, [c.b for c in out])):
         if not any(vals):
@@ -147,8 +148,8 @@ def compare(records: Sequence[dict[str, Any]], a: str, b: str, columns: Sequence
     return out
 
 
-def _f(x: float | None, nd: int = 2) -> str:
-    return "-" if x is None else f"{x:+.{nd}f}" if nd else str(x)
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.2f}"
 
 
 def render(a: str, b: str, results: Sequence[ColumnResult], rerun: str) -> str:

@@ -82,12 +82,12 @@ def load(file: Path) -> PaperTable:
     return load_data(read_yaml(file, "a published paper table"), file, file.stem)
 
 
-def load_data(data: Any, file: Path, stem: str) -> PaperTable:
-    """Check a table's data read from `file` (whose id must be `stem`)."""
+def load_data(data: Any, file: Path, stem: str | None) -> PaperTable:
+    """Check a table's data read from `file` (whose id must be `stem`, unless None)."""
     t = parse(PaperTable, data, str(file))
     from harness.names import check_name
     check_name(t.id, f"{file}: id")  # table ids become parts of sweep folders' names
-    if t.id != stem:
+    if stem is not None and t.id != stem:
         raise BenchError(f"{file}: id '{t.id}' differs from the file name '{stem}'")
     ids = [c.id for c in t.columns]
     if len(set(ids)) != len(ids):
@@ -136,7 +136,7 @@ def load_own(file: Path) -> PaperTable:
     if not isinstance(raw, dict):
         raise BenchError(f"{file}: expected a mapping with id and columns")
     # its id names the sweep's folders, not the file (a user's file may be named anything)
-    t = load_data({**OWN_DEFAULTS, "table": str(raw.get("id", file.stem)), **raw}, file, str(raw.get("id")))
+    t = load_data({**OWN_DEFAULTS, "table": str(raw.get("id", file.stem)), **raw}, file, None)
     for c in t.columns:
         if not c.measured:
             continue

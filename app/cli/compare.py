@@ -40,7 +40,7 @@ def _compare(args: argparse.Namespace) -> None:
         if not cols:
             raise BenchError(f"--table {args.table}: no column DenseBench measures ({t.id} has published values only)")
         where = f"--table {args.table}"
-        rerun = " && ".join(f"bench sweep --table {args.table} {_own_args(s)} --scale {args.scale} --seeds 0-{{last}}"
+        rerun = " && ".join(f"bench sweep --table {args.table} {_side_args(s, '--label')} --scale {args.scale} --seeds 0-{{last}}"
                             for s in (args.a, args.b))
     else:
         if args.task not in TASKS.names():
@@ -48,26 +48,18 @@ def _compare(args: argparse.Namespace) -> None:
         proto, card = TASKS.protocol(args.task, args.protocol), TASKS.card(args.task)
         cols = [ColumnSpec(m.name, args.task, proto.id, proto.version, m.name, m.higher_is_better) for m in card.metrics]
         where = f"--task {args.task} ({proto.full_id})"
-        rerun = " && ".join(f"bench run {_run_args(s)} --task {args.task} --protocol {proto.id} --scale {args.scale} "
+        rerun = " && ".join(f"bench run {_side_args(s, '--method')} --task {args.task} --protocol {proto.id} --scale {args.scale} "
                             f"--seeds 0-{{last}}" for s in (args.a, args.b))
     records = table_records(args.results_root, shipped=args.shipped)
     print(render(args.a, args.b, compare(records, args.a, args.b, cols, args.scale, where), rerun), end="")
 
 
-def _own_args(side: str) -> str:
-    """`bench sweep --table` arguments that run one side's row (a checkpoint is named by its file)."""
+def _side_args(side: str, name_flag: str) -> str:
+    """`bench run` / `bench sweep --table` arguments that re-run one side; a side that is no registered
+    method is a checkpoint, named by its file (left to the user) and `name_flag` (--method / --label)."""
     from harness.registry import METHODS
     from leaderboards.compare import _RECIPE
     m = _RECIPE.match(side)
     if m:
         return f"--method {m['method']} --recipe {m['recipe']}"
-    return f"--method {side}" if side in METHODS.names() else f"--checkpoint <its file> --label {side}"
-
-
-def _run_args(side: str) -> str:
-    """`bench run` arguments that re-run a side (a checkpoint is named by its file: left to the user)."""
-    from leaderboards.compare import _HASH, _RECIPE
-    m = _RECIPE.match(side)
-    if m:
-        return f"--method {m['method']} --recipe {m['recipe']}"
-    return "--checkpoint <its file> --method <its name>" if _HASH.match(side) else f"--method {side}"
+    return f"--method {side}" if side in METHODS.names() else f"--checkpoint <its file> {name_flag} {side}"
