@@ -2,10 +2,11 @@
 
 Every layout is one object (harness.data.layout.Layout) in a module of its own, collected in the
 plain dict LAYOUTS: coco (COCO 2017), voc (VOC2012 segmentation + SBD aug), cityscapes, ade20k,
-davis (DAVIS-2017), voc_det (VOC2007 + 2012 detection), imagenet (ILSVRC-2012 images). Real data
+davis (DAVIS-2017), voc_det (VOC2007 + 2012 detection), imagenet (ILSVRC-2012 images), cocostuff
+(COCO-Stuff 164k in PiCIE's layout). Real data
 lives under `--data-root` or `$DENSEBENCH_DATA`, each layout in its folder there (`Layout.folder`:
 `coco/`, `VOCdevkit/VOC2012/`, `cityscapes/`, `ade/ADEChallengeData2016/`, `DAVIS/`, `VOCdevkit/`,
-`imagenet/`). The `mini` scale (and a recipe whose data declares `synth`) uses synthetic data each
+`imagenet/`, `cocostuff/`). The `mini` scale (and a recipe whose data declares `synth`) uses synthetic data each
 layout writes (`Layout.write_synthetic`) into `$DENSEBENCH_HOME/data/` (created on first use).
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from harness.files import home
 from harness.schema import stable_hash
 from harness.data.ade20k import ADE20K
 from harness.data.cityscapes import CITYSCAPES
+from harness.data.cocostuff import COCOSTUFF
 from harness.data.coco import COCO
 from harness.data.davis import DAVIS
 from harness.data.imagenet import IMAGENET
@@ -27,7 +29,7 @@ from harness.data.voc import VOC
 from harness.data.vocdet import VOC_DET
 from harness.errors import BenchError
 
-LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (COCO, VOC, CITYSCAPES, ADE20K, DAVIS, VOC_DET, IMAGENET)}
+LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (COCO, VOC, CITYSCAPES, ADE20K, DAVIS, VOC_DET, IMAGENET, COCOSTUFF)}
 LAYOUT_DIRS = {name: lay.folder for name, lay in LAYOUTS.items()}  # mmsegmentation's and Detectron2's default roots
 
 
@@ -82,10 +84,11 @@ def write_synthetic(name: str, out: str | os.PathLike, **params: object) -> Path
     from harness.data.world import OPTIONS as WORLD2_OPTIONS
     for k in WORLD2_OPTIONS:
         v = params.get(k)
-        low = 0 if k == "leaves" else 1
-        if v is not None and (world != 2 or isinstance(v, bool) or not isinstance(v, int) or v < low):
+        low, high = (0, 100) if k == "cue" else (0 if k == "leaves" else 1, None)
+        if v is not None and (world != 2 or isinstance(v, bool) or not isinstance(v, int) or v < low
+                              or (high is not None and v > high)):
             raise BenchError(f"synth {k} {v!r}: " + ("a world-2 option (set world: 2)" if world != 2 else
-                                                    f"expected a whole number >= {low}"))
+                                                    f"expected a whole number >= {low}" + (f" and <= {high}" if high else "")))
     from harness.data.world import CLASSES as WORLD2_CLASSES
     if params.get("classes", 0) > len(WORLD2_CLASSES):
         raise BenchError(f"synth classes {params['classes']}: world 2 has {len(WORLD2_CLASSES)}")

@@ -33,7 +33,7 @@ from harness.data.scenes import Scene, finish_scene, pattern
 
 VERSION = 1  # bump when rendering changes (harness.data.synthetic_path keys on it)
 LAYOUTS = ("coco", "voc")  # the synthetic layouts that can be written in world 2 so far
-OPTIONS = ("leaves", "classes", "scale")  # render_scene's knobs a world-2 synthetic set may set (its cache key holds them)
+OPTIONS = ("leaves", "classes", "scale", "cue")  # render_scene's knobs a world-2 synthetic set may set (its cache key holds them)
 CLASSES = ("disc", "ellipse", "triangle", "square", "bar", "pentagon", "hexagon", "star4", "star5", "star8",
            "ring", "plus", "tee", "ell", "crescent", "arrow", "aitch", "horseshoe", "halfdisc", "bowtie")
 TEXTURES = ("flat", "stripes", "checker", "dots", "gradient", "noise")
@@ -124,12 +124,13 @@ def shape_mask(cls: int, rng: np.random.Generator, h: int, w: int, size: float, 
     return m.astype(bool)
 
 
-def appearance(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A float32 HxWx3 texture in [0,1] drawn independently of any class: a family of TEXTURES and
-    two colours of any hue."""
+def appearance(rng: np.random.Generator, h: int, w: int, kind: str | None = None) -> np.ndarray:
+    """A float32 HxWx3 texture in [0,1]: a family of TEXTURES (`kind`, else drawn at random) and two
+    colours of any hue, always drawn per call (never per class)."""
     c1 = np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.2, 1.0), rng.uniform(0.35, 1.0)), np.float32)
     c2 = np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.2, 1.0), rng.uniform(0.1, 0.9)), np.float32)
-    kind = TEXTURES[int(rng.integers(len(TEXTURES)))]
+    drawn = TEXTURES[int(rng.integers(len(TEXTURES)))]  # drawn even when `kind` is given: same stream
+    kind = kind or drawn
     x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     theta, period = rng.uniform(0, np.pi), rng.uniform(3, 8)
     u, v = x * np.cos(theta) + y * np.sin(theta), -x * np.sin(theta) + y * np.cos(theta)
@@ -170,13 +171,18 @@ def dead_leaves(rng: np.random.Generator, h: int, w: int, r_min: float = 4.0, r_
 
 
 def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int, int] = (3, 7),
-                 min_visible: int = 40, leaves: int = 80, classes: int = len(CLASSES), scale: int = 100) -> Scene:
+                 min_visible: int = 40, leaves: int = 80, classes: int = len(CLASSES), scale: int = 100,
+                 cue: int = 0) -> Scene:
     """One world-2 scene of h x w px: a dead-leaves background of `leaves` leaves (0: one flat colour;
     background family 5: one "stuff" class) and n_objects[0]..n_objects[1] objects drawn from the
     first `classes` classes, sizes 0.08-0.3 x min(h, w) (radius) x scale / 100, any rotation and appearance; later
-    objects occlude earlier ones, and an instance left under `min_visible` px is dropped (as world 1)."""
-    if not 1 <= classes <= len(CLASSES) or leaves < 0 or scale < 1:
-        raise ValueError(f"classes {classes} (1-{len(CLASSES)}), leaves {leaves} (>= 0), scale {scale} (>= 1)")
+    objects occlude earlier ones, and an instance left under `min_visible` px is dropped (as world 1).
+    `cue` (percent): the chance that an object wears its class's own texture family
+    (TEXTURES[class % 6]) instead of a random one, colours still per instance: a weak appearance cue
+    between world 1 (class = texture and hue) and world 2's default 0 (shape alone)."""
+    if not 1 <= classes <= len(CLASSES) or leaves < 0 or scale < 1 or not 0 <= cue <= 100:
+        raise ValueError(f"classes {classes} (1-{len(CLASSES)}), leaves {leaves} (>= 0), scale {scale} (>= 1), "
+                         f"cue {cue} (0-100)")
     img = dead_leaves(rng, h, w, coverage=leaves)
     inst = np.zeros((h, w), np.int32)
     drawn: list[int] = []
@@ -188,7 +194,8 @@ def render_scene(rng: np.random.Generator, h: int, w: int, n_objects: tuple[int,
         m = shape_mask(cls, rng, h, w, size, rng.uniform(0.1 * w, 0.9 * w), rng.uniform(0.1 * h, 0.9 * h))
         if m.sum() < min_visible:
             continue
-        img[m] = appearance(rng, h, w)[m]
+        kind = TEXTURES[cls % len(TEXTURES)] if cue and rng.uniform() * 100 < cue else None  # cue 0: no draw, as before
+        img[m] = appearance(rng, h, w, kind)[m]
         drawn.append(cls)
         inst[m] = len(drawn)
     return finish_scene(rng, img, inst, drawn, min_visible)

@@ -80,6 +80,7 @@ def test_a_world_a_layout_lacks_is_one_line_and_writes_nothing(tmp_path, layout,
     ({"world": 2, "leaves": -1}, "synth leaves -1: expected a whole number >= 0"),
     ({"world": 2, "leaves": True}, "synth leaves True"),
     ({"world": 2, "scale": 0}, "synth scale 0: expected a whole number >= 1"),
+    ({"world": 2, "cue": 101}, "synth cue 101: expected a whole number >= 0 and <= 100"),
 ])
 def test_world_2_options_are_checked_before_anything_is_written(tmp_path, params, error):
     with pytest.raises(BenchError, match=error):
@@ -102,3 +103,23 @@ def test_bench_data_synth_world_2_writes_a_world_2_set(tmp_path, capsys):
     import json
     ann = json.loads((tmp_path / "c" / "annotations" / "instances_train2017.json").read_text())
     assert [c["name"] for c in ann["categories"]] == list(world.CLASSES)
+
+
+def _class_texture_spread(cue: int, cls: int = 0) -> float:
+    """Mean within-instance colour std of class `cls` (disc, whose cue family is 'flat') over 60 scenes."""
+    spread = []
+    for i in range(60):
+        s = world.render_scene(np.random.default_rng([0, 0, i]), 96, 96, leaves=0, classes=5, cue=cue)
+        spread += [s.image[s.instance_map == k].astype(float).std(0).mean() for k, c in enumerate(s.classes, 1) if c == cls]
+    return float(np.mean(spread))
+
+
+def test_cue_dresses_a_class_in_its_own_texture_and_cue_0_draws_as_before():
+    rng = lambda: np.random.default_rng([0, 0, 3])  # noqa: E731
+    a, b = world.render_scene(rng(), 96, 96, leaves=0, classes=5), world.render_scene(rng(), 96, 96, leaves=0, classes=5, cue=0)
+    assert np.array_equal(a.image, b.image) and a.classes == b.classes
+    # with cue 100 every disc is flat (sensor noise only); with cue 0 half of them or more carry a pattern
+    assert _class_texture_spread(100) < 8 < _class_texture_spread(0)
+    with pytest.raises(ValueError, match="cue 101"):
+        world.render_scene(rng(), 96, 96, cue=101)
+    assert synthetic_path("voc", world=2, cue=50) != synthetic_path("voc", world=2)
