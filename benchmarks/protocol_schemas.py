@@ -172,3 +172,32 @@ class SvmProtocol:
     halvings: tuple[int, int]
     folds: int                                   # cross-validation folds choosing the full SVM's cost
     low_shot: LowShot | None = None
+
+
+# ------------------------------------------------------------------ cocostuff_unsup
+@dataclass(frozen=True)
+class UnsupSegDataset:
+    layout: Literal["cocostuff"]
+    fit: str                                     # the split the clusters are fitted on (PiCIE: train)
+    test: str                                    # the split they are scored on (PiCIE: val)
+    synth: dict | None = None
+
+
+@dataclass(frozen=True)
+class MiniBatchKmeans:
+    k: int                                       # clusters (= classes: the Hungarian match is one to one)
+    batch: int                                   # images per batch
+    init_batches: int                            # batches clustered by faiss for the initial centroids
+    update_batches: int                          # batches per mini-batch update after that
+    niter: int                                   # faiss k-means iterations of the initial clustering
+
+
+@dataclass(frozen=True)
+class UnsupSegProtocol:
+    dataset: UnsupSegDataset
+    res: int                                     # shorter side resized to res, then a res x res centre crop
+    features: Features
+    kmeans: MiniBatchKmeans
+    classes: tuple[str, ...]                     # the evaluated classes, in index order
+    fine_to_coarse: tuple[int, ...]              # label id on disk -> class index (-1: ignored)
+    only: tuple[str, ...] | None = None          # the classes a data set holds (mini's synthetic eight); the rest ignored

@@ -66,6 +66,18 @@ def world(tmp_path_factory, tiny_coco):
     first = tv.read_text().split()[0]
     (vocdet / "VOC2007" / "JPEGImages" / f"{first}.jpg").write_bytes(b"not a jpeg")
     tv.write_text(tv.read_text() + "07_gone\n")
+    # COCO-Stuff (cocostuff_unsup): an image that does not decode, a label id above 181, a listed id without
+    # files (its image and its label: 4 problems)
+    from harness.data.cocostuff import LIST_NAME, write_synthetic_cocostuff
+    cs = write_synthetic_cocostuff(W / "cocostuff", n_train=2, n_val=3, size=(32, 40))
+    lst = cs / "curated" / "val2017" / LIST_NAME
+    vids = lst.read_text().split()
+    (cs / "images" / "val2017" / f"{vids[0]}.jpg").write_bytes(b"not a jpeg")
+    bad_label = cs / "annotations" / "val2017" / f"{vids[1]}.png"
+    lab = np.array(Image.open(bad_label))
+    lab[0, 0] = 200
+    Image.fromarray(lab, "L").save(bad_label)
+    lst.write_text(lst.read_text() + "000000999999\n")
     # COCO: a negative box; `images` not a list; an image without file_name
     for name, change in (("negbox", lambda d: d["annotations"][0]["bbox"].__setitem__(2, -4.0)),
                          ("imagesdict", lambda d: d.__setitem__("images", {"a": 1})),
@@ -114,6 +126,7 @@ ROWS = [
     ("davis-workers", ["davis-score", "--davis-root", "{W}/davis", "--results", "{W}/pred", "--workers", "-1"], "argument --workers: -1: expected", {}),
     ("unknown-scale", ["run", "--checkpoint", "{W}/good.safetensors", "--task", "davis_vos", "--scale", "mimi"], "argument --scale: invalid choice: 'mimi'", {}),
     ("vocdet-bad-image-and-list", ["data", "verify", "--layout", "voc_det", "--root", "{W}/vocdet", "--split", "trainval07"], "2 problems in {W}/vocdet", {}),
+    ("cocostuff-bad-image-label-list", ["data", "verify", "--layout", "cocostuff", "--root", "{W}/cocostuff", "--split", "val"], "4 problems in {W}/cocostuff", {}),
     ("coco-negative-box", ["data", "verify", "--layout", "coco", "--root", "{W}/negbox", "--split", "val"], "1 problems in {W}/negbox", {}),
     ("coco-images-dict", ["data", "verify", "--layout", "coco", "--root", "{W}/imagesdict", "--split", "val"], "1 problems in {W}/imagesdict", {}),
     ("coco-no-file-name", ["data", "verify", "--layout", "coco", "--root", "{W}/nofilename", "--split", "val"], "1 problems in {W}/nofilename", {}),

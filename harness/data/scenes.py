@@ -26,10 +26,10 @@ SYNTH_VERSION = 2
 # Bump when the banded "stuff" backgrounds (the Cityscapes and ADE20K scenes) change (version 1:
 # a characteristic hue per stuff family; version 2: any hue, told by texture, see stuff_texture).
 STUFF_VERSION = 2
-STUFF_LAYOUTS = ("cityscapes", "ade20k")
+STUFF_LAYOUTS = ("cityscapes", "ade20k", "cocostuff")
 # Bump when the segmentation layouts' object colours change (version 1: any hue, see palette).
 FREE_HUE_VERSION = 1
-FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k", "voc_det")
+FREE_HUE_LAYOUTS = ("voc", "cityscapes", "ade20k", "voc_det", "cocostuff")
 # Bump when the synthetic VOC's image lists change (version 2: train.txt is VOC's share of the
 # train images and aug.txt the rest, mmseg's construction; version 1: train.txt = trainaug.txt).
 VOC_LISTS_VERSION = 2

@@ -1,4 +1,4 @@
-"""What the semantic-segmentation layouts (harness.data.voc, .cityscapes, .ade20k) share: the
+"""What the semantic-segmentation layouts (harness.data.voc, .cityscapes, .ade20k, .cocostuff) share: the
 `SegLayout` base (a split is (image, label) pairs; problems = each image decodes and its label has
 its size and only the data set's ids), and the synthetic label maps.
 
@@ -6,7 +6,7 @@ Synthetic versions use the scenes of synthetic COCO, except that object instance
 (scenes.FREE_HUE_LAYOUTS: a class is told by shape and texture, not colour): the five shape
 classes and the three background "stuff" textures are mapped onto label ids of each data set
 (SYNTH_LABELS), so the files are valid for the real class lists while only those ids occur.
-VOC scenes have one background texture (all VOC background); Cityscapes and ADE20K scenes, whose
+VOC scenes have one background texture (all VOC background); Cityscapes, ADE20K and COCO-Stuff scenes, whose
 classes are mostly stuff, have 2-3 stuff bands per image, each stuff class in its own texture and
 any hue (scenes.stuff_bands, STUFF_VERSION 2), so the stuff classes are learnable without a colour
 shortcut and share the image as road, sidewalk and building do.
@@ -28,6 +28,9 @@ SYNTH_LABELS = {
     "voc": {"shapes": [15, 7, 3, 5, 9], "stuff": [0, 0, 0]},          # person, car, bird, bottle, chair; bg 0
     "cityscapes": {"shapes": [11, 13, 12, 17, 18], "stuff": [0, 1, 2]},  # person, car, rider, motorcycle, bicycle; road, sidewalk, building
     "ade20k": {"shapes": [13, 21, 20, 24, 37], "stuff": [1, 2, 3]},    # person, car, chair, ... ; wall, building, sky
+    # COCO-Stuff fine ids (stuffthingmaps, 0-based): person, car, bird, bottle, chair (mid-level person,
+    # vehicle, animal, kitchen, furniture-things); wall-other, building-other, sky-other (wall, building, sky)
+    "cocostuff": {"shapes": [0, 2, 15, 43, 61], "stuff": [172, 95, 156]},
 }
 
 

@@ -26,6 +26,8 @@ C4 = "protocol:coco_det_c4/r50_c4_syncbn_1x"
 VOCDET = "protocol:voc_det/r50_c4_24k"
 SVM = "protocol:voc07_svm/svm_res5_lowshot"
 ORL = "Jiahao000/ORL "
+PICIE = "protocol:cocostuff_unsup/picie_kmeans27"
+PICIE_REPO = "janghyuncho/PiCIE c3aa029 "
 
 # (target, key path in the resolved config or recipe, official value, source "repository file:line")
 ROWS = [
@@ -204,6 +206,15 @@ ROWS = [
     (SVM, "folds", 3, ORL + "benchmarks/svm_tools/train_svm_kfold_parallel.py:56"),
     (SVM, "low_shot.shots", [1, 2, 4, 8, 16, 32, 64, 96], ORL + "benchmarks/svm_tools/eval_svm_lowshot.sh:18"),
     (SVM, "low_shot.samples", 5, ORL + "benchmarks/svm_tools/eval_svm_lowshot.sh:28 ({1..5}); tools/prepare_data/prepare_voc07_cls.sh:27"),
+    # cocostuff_unsup (SlotCon Table 5): PiCIE's evaluation, as sh_files/test_picie.sh runs train_picie.py --eval_only
+    (PICIE, "res", 320, PICIE_REPO + "sh_files/test_picie.sh:11 (--res 320; train_picie.py:29 default 320)"),
+    (PICIE, "kmeans.k", 27, PICIE_REPO + "train_picie.py:49 (--K_test 27)"),
+    (PICIE, "kmeans.batch", 256, PICIE_REPO + "train_picie.py:32 (--batch_size_cluster 256)"),
+    (PICIE, "kmeans.init_batches", 30, PICIE_REPO + "train_picie.py:39 (--num_init_batches 30)"),
+    (PICIE, "kmeans.update_batches", 30, PICIE_REPO + "train_picie.py:40 (--num_batches 30)"),
+    (PICIE, "kmeans.niter", 30, PICIE_REPO + "train_picie.py:41 (--kmeans_n_iter 30)"),
+    (PICIE, "dataset.fit", 'train', PICIE_REPO + "train_picie.py:65 (--val_type train, read by utils.get_dataset 'eval_val')"),
+    (PICIE, "dataset.test", 'val', PICIE_REPO + "utils.py:326 (get_dataset 'eval_test': split 'val')"),
 ]
 
 

@@ -78,12 +78,23 @@ def test_no_common_trial_or_no_record_is_one_line():
 @pytest.mark.parametrize("argv,fragment", [
     (["compare", "a", "a", "--task", "voc_seg"], "A and B are both 'a'"),
     (["compare", "a", "b", "--table", "nope"], "--table 'nope': unknown paper table"),
-    (["compare", "a", "b", "--table", "slotcon_t5"], "no column DenseBench measures"),
     (["compare", "a", "b", "--task", "voc_sge"], "unknown task 'voc_sge'"),
     (["compare", "a", "b", "--table", "pixpro_t1", "--protocol", "x"], "--protocol: only with --task"),
     (["compare", "mocov2", "random", "--task", "voc07_svm"], "no mini record of 'mocov2'"),
 ])
 def test_cli_errors_are_one_line(argv, fragment, tmp_path, capsys):
+    _one_line_error(argv, fragment, tmp_path, capsys)
+
+
+def test_a_table_without_measured_columns_is_refused(tmp_path_factory, capsys):
+    # every seed table now has a measured column: an own table file with published values only
+    table = tmp_path_factory.mktemp("tables") / "published_only.yaml"
+    table.write_text("id: published_only\ncolumns:\n  - {id: x, header: X, measured: false, why: elsewhere}\n")
+    _one_line_error(["compare", "a", "b", "--table", str(table)], "no column DenseBench measures",
+                    tmp_path_factory.mktemp("results"), capsys)
+
+
+def _one_line_error(argv, fragment, tmp_path, capsys):
     assert main(argv + ["--results-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1 and not list(tmp_path.iterdir())
