@@ -201,3 +201,48 @@ class UnsupSegProtocol:
     classes: tuple[str, ...]                     # the evaluated classes, in index order
     fine_to_coarse: tuple[int, ...]              # label id on disk -> class index (-1: ignored)
     only: tuple[str, ...] | None = None          # the classes a data set holds (mini's synthetic eight); the rest ignored
+
+
+# ------------------------------------------------------------------ linear_cls
+@dataclass(frozen=True)
+class LabelledDataset:
+    layout: Literal["imagenet"]
+    train: str
+    test: str
+    synth: dict | None = None
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    stage: Literal["layer1", "layer2", "layer3", "layer4"]   # the frozen map the head reads
+    init_std: float                              # Linear weights ~ N(0, init_std), bias 0
+
+
+@dataclass(frozen=True)
+class ClsSchedule:
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    nesterov: bool
+    steps: tuple[int, ...]                       # epochs at which the lr is multiplied by gamma
+    gamma: float
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class ClsPipeline:
+    train_crop: int                              # RandomResizedCrop(train_crop), then a horizontal flip
+    test_resize: int                             # Resize(test_resize) of the shorter side
+    test_crop: int                               # then CenterCrop(test_crop)
+
+
+@dataclass(frozen=True)
+class LinearClsProtocol:
+    dataset: LabelledDataset
+    head: LinearHead
+    schedule: ClsSchedule
+    pipeline: ClsPipeline
+    validate_every: int                          # epochs between evaluations of the test split
+    report: Literal["best", "last"]              # top1: the best evaluation's or the last one's

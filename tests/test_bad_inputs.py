@@ -78,6 +78,14 @@ def world(tmp_path_factory, tiny_coco):
     lab[0, 0] = 200
     Image.fromarray(lab, "L").save(bad_label)
     lst.write_text(lst.read_text() + "000000999999\n")
+    # ImageNet class folders (linear_cls): a val class absent from train, a class folder without images
+    from harness.data.imagenet import write_synthetic_imagenet
+    inet = write_synthetic_imagenet(W / "imagenet", n_train=30, n_val=15, size=(32, 40))
+    (inet / "val" / "n12345678").mkdir()
+    Image.new("RGB", (8, 8)).save(inet / "val" / "n12345678" / "x.JPEG")
+    for f in sorted((inet / "val").glob("n9*/*.JPEG"))[:1]:
+        for g in f.parent.glob("*.JPEG"):
+            g.unlink()
     # COCO: a negative box; `images` not a list; an image without file_name
     for name, change in (("negbox", lambda d: d["annotations"][0]["bbox"].__setitem__(2, -4.0)),
                          ("imagesdict", lambda d: d.__setitem__("images", {"a": 1})),
@@ -127,6 +135,7 @@ ROWS = [
     ("unknown-scale", ["run", "--checkpoint", "{W}/good.safetensors", "--task", "davis_vos", "--scale", "mimi"], "argument --scale: invalid choice: 'mimi'", {}),
     ("vocdet-bad-image-and-list", ["data", "verify", "--layout", "voc_det", "--root", "{W}/vocdet", "--split", "trainval07"], "2 problems in {W}/vocdet", {}),
     ("cocostuff-bad-image-label-list", ["data", "verify", "--layout", "cocostuff", "--root", "{W}/cocostuff", "--split", "val"], "4 problems in {W}/cocostuff", {}),
+    ("imagenet-class-folders", ["data", "verify", "--layout", "imagenet", "--root", "{W}/imagenet", "--split", "val"], "2 problems in {W}/imagenet", {}),
     ("coco-negative-box", ["data", "verify", "--layout", "coco", "--root", "{W}/negbox", "--split", "val"], "1 problems in {W}/negbox", {}),
     ("coco-images-dict", ["data", "verify", "--layout", "coco", "--root", "{W}/imagesdict", "--split", "val"], "1 problems in {W}/imagesdict", {}),
     ("coco-no-file-name", ["data", "verify", "--layout", "coco", "--root", "{W}/nofilename", "--split", "val"], "1 problems in {W}/nofilename", {}),

@@ -4,13 +4,16 @@ from __future__ import annotations
 import argparse
 
 from harness.args import positive, seed
+from harness.data import LAYOUTS
+
+_NAMES = ", ".join(LAYOUTS)  # the registered layouts, so the help cannot fall behind them
 
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="data utilities")
     dsub = p.add_subparsers(dest="data_cmd", required=True)
     s = dsub.add_parser("synth", help="write a synthetic data set in a real layout")
-    s.add_argument("--layout", required=True, help="coco, voc, cityscapes, ade20k, davis or voc_det")
+    s.add_argument("--layout", required=True, help=_NAMES)
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--n-train", type=positive, default=None, help="train images or sequences (default: the layout's mini size)")
@@ -20,7 +23,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                         "dead-leaves clutter (coco and voc; harness/data/world.py)")
     s.set_defaults(fn=_synth)
     v = dsub.add_parser("verify", help="check a data set: every file present and decoding, sizes, modes, labels")
-    v.add_argument("--layout", required=True, help="coco, voc, cityscapes, ade20k, davis or voc_det")
+    v.add_argument("--layout", required=True, help=_NAMES)
     v.add_argument("--root", default=None, help="the data set's folder (default: <data root>/<layout folder>)")
     v.add_argument("--data-root", default=None, help="root of the real data sets (default $DENSEBENCH_DATA)")
     v.add_argument("--split", action="append", help="split to check (repeatable; default: the layout's splits)")

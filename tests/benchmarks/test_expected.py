@@ -63,7 +63,7 @@ def bench_run(method: str, task: str, pid: str, results) -> dict:
 # Tasks by the time of their two runs, longest first (seconds alone on 2 threads, 2026-12-02, README
 # "Tests"); the pool takes them in this order, so the last runs are short and the slots finish together.
 LONGEST_FIRST = ("ade_seg", "coco_det", "coco_det_c4", "voc_det", "cityscapes_seg", "voc_seg",
-                 "voc_aspp_frozen", "voc07_svm", "voc_retrieval", "cocostuff_unsup", "davis_vos")
+                 "voc_aspp_frozen", "linear_cls", "voc07_svm", "voc_retrieval", "cocostuff_unsup", "davis_vos")
 
 
 @pytest.fixture(scope="session")

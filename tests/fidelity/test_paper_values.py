@@ -27,6 +27,8 @@ VOCDET = "protocol:voc_det/r50_c4_24k"
 SVM = "protocol:voc07_svm/svm_res5_lowshot"
 ORL = "Jiahao000/ORL "
 PICIE = "protocol:cocostuff_unsup/picie_kmeans27"
+LIN = "protocol:linear_cls/imagenet_last"
+LIN_CFG = ORL + "configs/benchmarks/linear_classification/imagenet/r50_last.py:"
 PICIE_REPO = "janghyuncho/PiCIE c3aa029 "
 
 # (target, key path in the resolved config or recipe, official value, source "repository file:line")
@@ -215,6 +217,23 @@ ROWS = [
     (PICIE, "kmeans.niter", 30, PICIE_REPO + "train_picie.py:41 (--kmeans_n_iter 30)"),
     (PICIE, "dataset.fit", 'train', PICIE_REPO + "train_picie.py:65 (--val_type train, read by utils.get_dataset 'eval_val')"),
     (PICIE, "dataset.test", 'val', PICIE_REPO + "utils.py:326 (get_dataset 'eval_test': split 'val')"),
+    # linear_cls (ORL's ImageNet linear column): OpenSelfSup's "ImageNet (Last)", run by benchmarks/dist_train_linear.sh
+    (LIN, "head.stage", 'layer4', LIN_CFG + "11 (out_indices [4]: stage 4)"),
+    (LIN, "head.init_std", 0.01, ORL + "openselfsup/models/heads/cls_head.py:28 (init_weights std=0.01, bias 0)"),
+    (LIN, "schedule.lr", 30.0, LIN_CFG + "71"),
+    (LIN, "schedule.momentum", 0.9, LIN_CFG + "71"),
+    (LIN, "schedule.weight_decay", 0.0, LIN_CFG + "71"),
+    (LIN, "schedule.nesterov", False, LIN_CFG + "71 (SGD without nesterov)"),
+    (LIN, "schedule.steps", [60, 80], LIN_CFG + "73"),
+    (LIN, "schedule.gamma", 0.1, LIN_CFG + "73 (mmcv StepLrUpdaterHook default gamma 0.1)"),
+    (LIN, "schedule.epochs", 100, LIN_CFG + "76"),
+    (LIN, "schedule.batch_size", 256, LIN_CFG + "42 (32 per GPU x 8 GPUs)"),
+    (LIN, "schedule.workers", 5, LIN_CFG + "43"),
+    (LIN, "pipeline.train_crop", 224, LIN_CFG + "29"),
+    (LIN, "pipeline.test_resize", 256, LIN_CFG + "33"),
+    (LIN, "pipeline.test_crop", 224, LIN_CFG + "34"),
+    (LIN, "validate_every", 1, LIN_CFG + "63"),
+    (LIN, "report", 'best', ORL + "docs/MODEL_ZOO.md:57 (ImageNet (Last): the best top-1 among all epochs)"),
 ]
 
 

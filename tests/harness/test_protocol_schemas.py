@@ -10,8 +10,8 @@ from harness.errors import BenchError
 from harness.protocol import load_protocols, load_task_card, schema_class
 from harness.registry import TASKS
 
-OWN_TASKS = ["ade_seg", "cityscapes_seg", "coco_det", "coco_det_c4", "cocostuff_unsup", "davis_vos", "voc07_svm", "voc_aspp_frozen", "voc_det",
-             "voc_retrieval", "voc_seg"]
+OWN_TASKS = ["ade_seg", "cityscapes_seg", "coco_det", "coco_det_c4", "cocostuff_unsup", "davis_vos", "linear_cls",
+             "voc07_svm", "voc_aspp_frozen", "voc_det", "voc_retrieval", "voc_seg"]
 
 
 def _copy(task, tmp_path):
