@@ -39,7 +39,9 @@ def lr_at(epoch: int, base: float, steps: tuple[int, ...], gamma: float) -> floa
     return base * gamma ** sum(epoch >= s for s in steps)
 
 
-class _Images(torch.utils.data.Dataset):
+class ImageList(torch.utils.data.Dataset):
+    """(normalised image tensor, label) pairs of image files through a PIL transform; an image that
+    does not decode is a one-line BenchError naming it."""
     def __init__(self, paths: list[Path], labels: list[int], transform: Any, norm: dict[str, Any]) -> None:
         self.paths, self.labels, self.transform, self.norm = paths, labels, transform, norm
 
@@ -59,23 +61,49 @@ class _Images(torch.utils.data.Dataset):
         return normalize(TF.to_tensor(x), self.norm), self.labels[i]
 
 
+def labelled_splits(ctx: RunContext, ds: Any) -> tuple[Path, tuple[list[Path], list[int], list[str]], tuple[list[Path], list[int]]]:
+    """(root, (train paths, labels, class names), (test paths, labels)) of a protocol's `dataset`."""
+    from harness.data import layout
+    root = ctx.data(ds.layout, ds.synth)
+    lay = layout(ds.layout)
+    train = lay.labelled(root, ds.train)
+    test_paths, test_y, _ = lay.labelled(root, ds.test)
+    return root, train, (test_paths, test_y)
+
+
+def loaders(train: tuple[list[Path], list[int]], test: tuple[list[Path], list[int]], pl: Any, batch_size: int,
+            workers: int, norm: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    """The train loader (RandomResizedCrop + flip, shuffled by a generator seeded with `seed`) and
+    the test loader (Resize + CenterCrop, in order) of a classification protocol's `pipeline`."""
+    import torchvision.transforms as T
+    tr = torch.utils.data.DataLoader(
+        ImageList(*train, T.Compose([T.RandomResizedCrop(pl.train_crop), T.RandomHorizontalFlip()]), norm),
+        batch_size=batch_size, shuffle=True, num_workers=workers,
+        generator=torch.Generator().manual_seed(seed), worker_init_fn=seed_worker)
+    te = torch.utils.data.DataLoader(
+        ImageList(*test, T.Compose([T.Resize(pl.test_resize), T.CenterCrop(pl.test_crop)]), norm),
+        batch_size=batch_size, shuffle=False, num_workers=workers)
+    return tr, te
+
+
+def linear_head(dim: int, n_classes: int, std: float, device: torch.device) -> nn.Linear:
+    """OpenSelfSup's ClsHead linear layer: weights ~ N(0, std), bias 0."""
+    head = nn.Linear(dim, n_classes).to(device)
+    nn.init.normal_(head.weight, 0, std)
+    nn.init.zeros_(head.bias)
+    return head
+
+
 class LinearCls(Task):
     def run(self, ctx: RunContext) -> TaskResult:
-        import torchvision.transforms as T
-
         from harness.backbone import build_resnet, forward_to
-        from harness.data import layout
         s, ck, seed = ctx.settings, ctx.checkpoint, ctx.seed  # a LinearClsProtocol
         where = f"{ctx.protocol.file} ({ctx.scale})"
         sc = s.schedule
         if min(sc.epochs, sc.batch_size, s.validate_every) < 1 or any(not 0 < e < sc.epochs for e in sc.steps):
             raise BenchError(f"{where}: schedule: expected epochs, batch_size, validate_every >= 1 and steps within "
                              f"1..epochs-1, got epochs {sc.epochs}, steps {list(sc.steps)}")
-        ds = s.dataset
-        root = ctx.data(ds.layout, ds.synth)
-        lay = layout(ds.layout)
-        train_paths, train_y, classes = lay.labelled(root, ds.train)
-        test_paths, test_y, _ = lay.labelled(root, ds.test)
+        _, (train_paths, train_y, classes), (test_paths, test_y) = labelled_splits(ctx, s.dataset)
         torch.manual_seed(seed)
         device = torch.device(ctx.device)
         net = build_resnet(ck.arch, ck.state).eval().to(device)
@@ -83,20 +111,11 @@ class LinearCls(Task):
             p.requires_grad_(False)
         with torch.no_grad():
             dim = forward_to(net, torch.zeros(1, 3, 64, 64, device=device), s.head.stage).shape[1]
-        head = nn.Linear(dim, len(classes)).to(device)
-        nn.init.normal_(head.weight, 0, s.head.init_std)
-        nn.init.zeros_(head.bias)
+        head = linear_head(dim, len(classes), s.head.init_std, device)
         opt = torch.optim.SGD(head.parameters(), lr=sc.lr, momentum=sc.momentum, weight_decay=sc.weight_decay,
                               nesterov=sc.nesterov)
-        pl = s.pipeline
-        train = torch.utils.data.DataLoader(
-            _Images(train_paths, train_y, T.Compose([T.RandomResizedCrop(pl.train_crop), T.RandomHorizontalFlip()]),
-                    ck.normalization),
-            batch_size=sc.batch_size, shuffle=True, num_workers=sc.workers,
-            generator=torch.Generator().manual_seed(seed), worker_init_fn=_seed_worker)
-        test = torch.utils.data.DataLoader(
-            _Images(test_paths, test_y, T.Compose([T.Resize(pl.test_resize), T.CenterCrop(pl.test_crop)]), ck.normalization),
-            batch_size=sc.batch_size, shuffle=False, num_workers=sc.workers)
+        train, test = loaders((train_paths, train_y), (test_paths, test_y), s.pipeline, sc.batch_size, sc.workers,
+                              ck.normalization, seed)
 
         def features(x: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
@@ -131,7 +150,8 @@ class LinearCls(Task):
         return TaskResult(metrics, yaml.safe_dump(ctx.spec, sort_keys=False), notes=notes)
 
 
-def _seed_worker(worker_id: int) -> None:
+def seed_worker(worker_id: int) -> None:
+    """A DataLoader worker's numpy and random seeds from torch's (so the crops are reproducible)."""
     import random
     s = torch.initial_seed() % 2 ** 32
     np.random.seed(s)

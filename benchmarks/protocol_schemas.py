@@ -246,3 +246,37 @@ class LinearClsProtocol:
     pipeline: ClsPipeline
     validate_every: int                          # epochs between evaluations of the test split
     report: Literal["best", "last"]              # top1: the best evaluation's or the last one's
+
+
+# ------------------------------------------------------------------ semi_cls
+@dataclass(frozen=True)
+class LabelSubset:
+    fraction: float                              # of each class's train images, when the list is absent
+    list: str | None = None                      # the published subset list, relative to the layout root
+
+
+@dataclass(frozen=True)
+class LrGrid:
+    lr: tuple[float, ...]                        # base learning rates tried
+    head_lr_mult: tuple[float, ...]              # the head's lr multipliers tried (paramwise lr_mult)
+
+
+@dataclass(frozen=True)
+class FinetuneSchedule:
+    epochs: int
+    batch_size: int
+    momentum: float
+    weight_decay: float
+    steps: tuple[int, ...]                       # epochs at which every lr is multiplied by gamma
+    gamma: float
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class SemiClsProtocol:
+    dataset: LabelledDataset
+    labels: LabelSubset
+    head: LinearHead
+    schedule: FinetuneSchedule
+    grid: LrGrid                                 # every (lr, head_lr_mult) is fine-tuned; the best top-1 is reported
+    pipeline: ClsPipeline

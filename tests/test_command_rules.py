@@ -31,7 +31,6 @@ ROWS = [
     ("import", ["import", "--from", "torchvision", "--method", "a/b", "{W}/text.png", "{W}/o.safetensors"], "not a valid name"),
     ("data synth", ["data", "synth", "--layout", "voc", "--out", "{W}/s", "--n-train", "0"], "expected a whole number >= 1"),
     ("data synth", ["data", "synth", "--layout", "klingon", "--out", "{W}/s"], "has no synthetic generator (expected one of coco"),
-    ("data synth", ["data", "synth", "--layout", "imagenet", "--out", "{W}/s"], "has no synthetic generator"),
     ("data synth", ["data", "synth", "--layout", "cityscapes", "--world", "2", "--out", "{W}/s"], "world 2 is written for coco, voc only"),
     ("data synth", ["data", "synth", "--layout", "voc", "--world", "3", "--out", "{W}/s"], "invalid choice: 3"),
     ("data verify", ["data", "verify", "--layout", "voc", "--root", "{W}/absent"], "problems in"),

@@ -20,8 +20,12 @@ def test_plan_covers_registered_methods_measured_columns_and_seeds():
     assert with_ck[:3] == ["run", "--checkpoint", "/c/x.safetensors"] and "--method" not in with_ck and with_ck[-2:] == ["--seed", "2"]
 
 
-def test_plan_refuses_a_table_with_nothing_to_measure():
-    t = all_tables()["slotcon_t5"]
+def test_plan_refuses_a_table_with_nothing_to_measure(tmp_path):
+    # every seed table now has a measured column: a table file of published values only
+    from leaderboards.published import load_own
+    f = tmp_path / "published_only.yaml"
+    f.write_text("id: published_only\ncolumns:\n  - {id: x, header: X, measured: false, why: elsewhere}\n")
+    t = load_own(f)
     with pytest.raises(BenchError, match="nothing DenseBench can measure"):
         sweep.plan(t, "mini", [0])
 

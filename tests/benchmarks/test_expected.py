@@ -27,7 +27,12 @@ from harness.threads import cpu_count
 # Protocols whose mini bounds are not measured yet, each with the issue that will measure them. The
 # bounds test is expected to fail for them (strict: adding the bounds without removing the entry fails),
 # and their separation runs are skipped until then.
-PENDING: dict[tuple[str, str], str] = {}
+PENDING: dict[tuple[str, str], str] = {
+    # measured 2026-12-08 (AMD EPYC, 2 threads, seed 0): MoCo v2 is not ahead of random init at mini, so
+    # no bounds can say it is (docs/measured-mini-bounds.md); issue 43 leaves the mini design open
+    ("semi_cls", "imagenet_10pct"): "issue 43: MoCo v2 33.5 against random 36.5 top-1 at mini: no separation to bound",
+    ("semi_cls", "imagenet_1pct"): "issue 43: MoCo v2 21.0 against random 27.0 top-1 at mini: no separation to bound",
+}
 
 
 def _params(pairs):
@@ -63,7 +68,7 @@ def bench_run(method: str, task: str, pid: str, results) -> dict:
 # Tasks by the time of their two runs, longest first (seconds alone on 2 threads, 2026-12-02, README
 # "Tests"); the pool takes them in this order, so the last runs are short and the slots finish together.
 LONGEST_FIRST = ("ade_seg", "coco_det", "coco_det_c4", "voc_det", "cityscapes_seg", "voc_seg",
-                 "voc_aspp_frozen", "linear_cls", "voc07_svm", "voc_retrieval", "cocostuff_unsup", "davis_vos")
+                 "voc_aspp_frozen", "linear_cls", "semi_cls", "voc07_svm", "voc_retrieval", "cocostuff_unsup", "davis_vos")
 
 
 @pytest.fixture(scope="session")

@@ -47,10 +47,10 @@ def test_imagenet_bad_class_folders_are_one_line_each(tmp_path):
 
 
 def test_an_image_that_does_not_decode_is_named(tmp_path):
-    from benchmarks.linear_cls import _Images
+    from benchmarks.linear_cls import ImageList
     bad = tmp_path / "x.JPEG"
     bad.write_bytes(b"not a jpeg")
-    ds = _Images([bad], [0], lambda im: im, {"mean": [0.5] * 3, "std": [0.5] * 3})
+    ds = ImageList([bad], [0], lambda im: im, {"mean": [0.5] * 3, "std": [0.5] * 3})
     with pytest.raises(BenchError, match=f"{bad}: does not decode"):
         ds[0]
 

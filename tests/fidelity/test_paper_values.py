@@ -28,6 +28,8 @@ SVM = "protocol:voc07_svm/svm_res5_lowshot"
 ORL = "Jiahao000/ORL "
 PICIE = "protocol:cocostuff_unsup/picie_kmeans27"
 LIN = "protocol:linear_cls/imagenet_last"
+SEMI1, SEMI10 = "protocol:semi_cls/imagenet_1pct", "protocol:semi_cls/imagenet_10pct"
+SEMI_CFG = ORL + "configs/benchmarks/semi_classification/imagenet_{}percent/"
 LIN_CFG = ORL + "configs/benchmarks/linear_classification/imagenet/r50_last.py:"
 PICIE_REPO = "janghyuncho/PiCIE c3aa029 "
 
@@ -234,7 +236,28 @@ ROWS = [
     (LIN, "pipeline.test_crop", 224, LIN_CFG + "34"),
     (LIN, "validate_every", 1, LIN_CFG + "63"),
     (LIN, "report", 'best', ORL + "docs/MODEL_ZOO.md:57 (ImageNet (Last): the best top-1 among all epochs)"),
+    # semi_cls (ORL's semi-supervised columns): the rows of each subset follow SEMI_ROWS below
 ]
+
+# semi_cls: base.py and the grid files of each subset (imagenet_1percent/ and imagenet_10percent/ differ
+# in the list, the weight decay and where total_epochs sits)
+for _t, _pct, _wd, _epochs_line in ((SEMI1, 1, 0.0005, 77), (SEMI10, 10, 0.0001, 71)):
+    _c = SEMI_CFG.format(_pct)
+    ROWS += [
+        (_t, "labels.list", f"meta/train_labeled_{_pct}percent.txt", _c + "base.py:19 (data_train_list under data/imagenet/)"),
+        (_t, "head.stage", "layer4", _c + "base.py:9 (out_indices [4])"),
+        (_t, "schedule.epochs", 20, _c + f"base.py:{_epochs_line}"),
+        (_t, "schedule.steps", [12, 16], _c + "base.py:68"),
+        (_t, "schedule.gamma", 0.2, _c + "base.py:68"),
+        (_t, "schedule.batch_size", 256, _c + "base.py:39 (64 per GPU, total 256)"),
+        (_t, "schedule.momentum", 0.9, _c + "r50_lr0_01_head100.py:3 (every r50_lr*_head*.py)"),
+        (_t, "schedule.weight_decay", _wd, _c + "r50_lr0_01_head100.py:3 (every r50_lr*_head*.py of the subset)"),
+        (_t, "grid.lr", [0.001, 0.01, 0.1], _c + "r50_lr0_001_*.py, r50_lr0_01_*.py, r50_lr0_1_*.py:3"),
+        (_t, "grid.head_lr_mult", [1, 10, 100], _c + "r50_lr*_head{1,10,100}.py:4 (paramwise lr_mult)"),
+        (_t, "pipeline.train_crop", 224, _c + "base.py:26"),
+        (_t, "pipeline.test_resize", 256, _c + "base.py:30"),
+        (_t, "pipeline.test_crop", 224, _c + "base.py:31"),
+    ]
 
 
 @functools.lru_cache(maxsize=None)

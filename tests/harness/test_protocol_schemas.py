@@ -11,7 +11,7 @@ from harness.protocol import load_protocols, load_task_card, schema_class
 from harness.registry import TASKS
 
 OWN_TASKS = ["ade_seg", "cityscapes_seg", "coco_det", "coco_det_c4", "cocostuff_unsup", "davis_vos", "linear_cls",
-             "voc07_svm", "voc_aspp_frozen", "voc_det", "voc_retrieval", "voc_seg"]
+             "semi_cls", "voc07_svm", "voc_aspp_frozen", "voc_det", "voc_retrieval", "voc_seg"]
 
 
 def _copy(task, tmp_path):
