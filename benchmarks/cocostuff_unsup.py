@@ -100,11 +100,12 @@ class CocoStuffUnsup(Task):
         n_batches = -(-len(fit_pairs) // km.batch)
 
         def batches() -> Iterator[np.ndarray]:
-            feats = self._features(net, stage, fit_pairs, s.res, ck.normalization, device)
-            for b in range(n_batches):
-                cells = [f.reshape(f.shape[0], -1).T.cpu().numpy()
-                         for f, _ in (next(feats) for _ in range(min(km.batch, len(fit_pairs) - b * km.batch)))]
-                yield np.concatenate(cells).astype(np.float32)
+            """The fit images' cells [N_b * h * w, C], km.batch images at a time."""
+            from itertools import islice
+            cells = (f.reshape(f.shape[0], -1).T.cpu().numpy()
+                     for f, _ in self._features(net, stage, fit_pairs, s.res, ck.normalization, device))
+            while chunk := list(islice(cells, km.batch)):
+                yield np.concatenate(chunk).astype(np.float32)
         centroids = picie_kmeans(batches(), n_batches, km.k, km.init_batches, km.update_batches, km.niter, seed)
         cent = torch.from_numpy(centroids).to(device)
         n = len(classes)

@@ -31,7 +31,7 @@ from harness.api import RunContext, Task, TaskResult
 from harness.errors import BenchError
 
 
-def label_subset(paths: list[Path], labels: list[int], fraction: float, seed: int) -> list[int]:
+def label_subset(labels: list[int], fraction: float, seed: int) -> list[int]:
     """Indices of a class-balanced draw: per class, round(fraction x its images) (at least 1),
     chosen by numpy default_rng([seed, class]) without replacement; sorted."""
     out: list[int] = []
@@ -106,7 +106,7 @@ class SemiCls(Task):
         if list_file is not None and list_file.is_file():
             keep, how = listed_subset(list_file, root / ds.train, paths), f"the published list {list_file}"
         else:
-            keep = label_subset(paths, labels, lab.fraction, seed)
+            keep = label_subset(labels, lab.fraction, seed)
             how = (f"a class-balanced draw of {lab.fraction:g} of each class (numpy default_rng([seed={seed}, class]))"
                    + (f"; {list_file} is absent" if list_file is not None else ""))
         device = torch.device(ctx.device)

@@ -1,7 +1,6 @@
 """semi_cls: the label subsets (seeded class-balanced draw, published list), the head's lr multiplier,
 the grid with the best setting reported, and the protocol against ORL's configs (tests/fidelity)."""
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,11 +12,10 @@ from harness.errors import BenchError
 
 def test_label_subset_is_class_balanced_seeded_and_never_empty():
     labels = [0] * 50 + [1] * 20 + [2] * 3
-    paths = [Path(f"x{i}") for i in range(len(labels))]
-    got = label_subset(paths, labels, 0.1, seed=0)
+    got = label_subset(labels, 0.1, seed=0)
     counts = np.bincount(np.asarray(labels)[got], minlength=3)
     assert list(counts) == [5, 2, 1]                 # round(5.0), round(2.0), at least 1 of 3
-    assert got == label_subset(paths, labels, 0.1, seed=0) != label_subset(paths, labels, 0.1, seed=1)
+    assert got == label_subset(labels, 0.1, seed=0) != label_subset(labels, 0.1, seed=1)
 
 
 def test_published_list_names_train_images(tmp_path):
